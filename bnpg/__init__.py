@@ -1,0 +1,57 @@
+"""bnpg: exact Bayesian-network policy gradients for tabular cooperative Markov games.
+
+A companion to Chen, Zhang, Kuang, Shen, Ozer and Zhang, "Convergence Rates of Bayesian Network
+Policy Gradient for Cooperative Multi-Agent Reinforcement Learning". Each module implements one
+concept of the paper; see its docstring for the equation it computes.
+"""
+
+from .dag import DAG
+from .dynamics import Trajectory, gradient_ascent, smoothness_bound
+from .evaluation import Evaluation, evaluate, local_advantage, partial_q, value, visitation
+from .game import MarkovGame
+from .gaps import (
+    best_response,
+    best_response_value,
+    mismatch_coefficient,
+    min_visitation,
+    nash_gap,
+    nash_gaps,
+    optimal_solution,
+    optimal_value,
+    optimality_gap,
+    visitation_extremes,
+)
+from .objective import gradient, gradient_norm, lemma1_gradient, log_barrier, objective
+from .policy import BNPolicy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DAG",
+    "BNPolicy",
+    "Evaluation",
+    "MarkovGame",
+    "Trajectory",
+    "best_response",
+    "best_response_value",
+    "evaluate",
+    "gradient",
+    "gradient_ascent",
+    "gradient_norm",
+    "lemma1_gradient",
+    "local_advantage",
+    "log_barrier",
+    "mismatch_coefficient",
+    "min_visitation",
+    "nash_gap",
+    "nash_gaps",
+    "objective",
+    "optimal_solution",
+    "optimal_value",
+    "optimality_gap",
+    "partial_q",
+    "smoothness_bound",
+    "value",
+    "visitation",
+    "visitation_extremes",
+]

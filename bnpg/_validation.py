@@ -1,0 +1,108 @@
+"""Input checks shared by the public constructors and functions.
+
+Every check raises ``TypeError`` for a value of the wrong type and ``ValueError`` for a value of the
+right type that breaks a rule, with a message that names the argument and the offending value.
+Nothing here converts silently: integer arrays are accepted as real numbers (the conversion to
+float64 is exact for the sizes used here), booleans, complex numbers and objects are refused.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def real_array(name: str, value) -> np.ndarray:
+    """Return ``value`` as a new float64 array, refusing non-real or non-finite entries."""
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} must be an array of real numbers, got {type(value).__name__}")
+    try:
+        arr = np.array(value)
+    except (ValueError, TypeError) as exc:  # ragged nested lists
+        raise TypeError(f"{name} must be a rectangular array of real numbers: {exc}") from None
+    if arr.dtype == bool or not (
+        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+    ):
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64, copy=True)
+    if not np.all(np.isfinite(arr)):
+        bad = tuple(int(k) for k in np.argwhere(~np.isfinite(arr))[0])
+        raise ValueError(f"{name}{list(bad)} is {arr[bad]!r}; every entry must be finite")
+    return arr
+
+
+def read_only(arr: np.ndarray) -> np.ndarray:
+    """Mark ``arr`` read-only and return it."""
+    arr.flags.writeable = False
+    return arr
+
+
+def real_scalar(name: str, value) -> float:
+    """Return ``value`` as a float, refusing booleans, non-numbers and non-finite values."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return value
+
+
+def non_negative(name: str, value) -> float:
+    value = real_scalar(name, value)
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return value
+
+
+def positive(name: str, value) -> float:
+    value = real_scalar(name, value)
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return value
+
+
+def integer(name: str, value, *, minimum: int | None = None) -> int:
+    """Return ``value`` as an int, refusing booleans, floats and values below ``minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def agent_index(name: str, value, n_agents: int) -> int:
+    value = integer(name, value)
+    if not 0 <= value < n_agents:
+        raise ValueError(f"{name} must be an agent in 0..{n_agents - 1}, got {value}")
+    return value
+
+
+def as_generator(seed) -> np.random.Generator:
+    """Return ``seed`` if it is a Generator, else a new Generator seeded by the integer ``seed``."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(
+            f"seed must be an int or a numpy.random.Generator, got {type(seed).__name__}"
+        )
+    return np.random.default_rng(int(seed))
+
+
+def same_game(game, policy) -> None:
+    """Refuse a policy that was built for another game."""
+    from .game import MarkovGame
+    from .policy import BNPolicy
+
+    if not isinstance(game, MarkovGame):
+        raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
+    if not isinstance(policy, BNPolicy):
+        raise TypeError(f"policy must be a BNPolicy, got {type(policy).__name__}")
+    if policy.game is not game and policy.game != game:
+        raise ValueError(
+            "policy was built for a different game: policy.game has "
+            f"{policy.game.n_states} states and action sizes {policy.game.action_sizes}, "
+            f"game has {game.n_states} states and action sizes {game.action_sizes}"
+            + ("" if policy.game.P.shape != game.P.shape else " (same shapes, different arrays)")
+        )
