@@ -6,6 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
+# Notebook kernels resolve `python` through PATH: make it the project's interpreter.
+export PATH := $(abspath $(BIN)):$(PATH)
+
 .PHONY: test book lint unit notebooks browser clean
 
 $(STAMP): pyproject.toml

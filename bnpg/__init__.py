@@ -12,8 +12,8 @@ from .game import MarkovGame
 from .gaps import (
     best_response,
     best_response_value,
-    mismatch_coefficient,
     min_visitation,
+    mismatch_coefficient,
     nash_gap,
     nash_gaps,
     optimal_solution,

@@ -75,6 +75,15 @@ class Structure:
         self.layouts: tuple[AgentLayout, ...] = tuple(layouts)
         self.sizes = tuple(prod(lay.theta_shape) for lay in layouts)
         self.offsets = tuple(int(k) for k in np.cumsum((0,) + self.sizes))
+        self._plan = None
+
+    def plan(self, game: MarkovGame):
+        """The compiled kernels' index plan for ``game`` (built once, then reused)."""
+        from . import _fast
+
+        if self._plan is None or self._plan[0] is not game:
+            self._plan = (game, _fast.make_plan(game, self))
+        return self._plan[1]
 
     def to_joint_axes(self, i: int, arr: np.ndarray) -> np.ndarray:
         """Broadcast an array laid out like ``theta[i]`` to the joint shape (size-1 elsewhere)."""
@@ -159,7 +168,7 @@ class BNPolicy:
                 f"theta must hold one array per agent ({len(layouts)}), got {len(theta)}"
             )
         out = []
-        for lay, t in zip(layouts, theta):
+        for lay, t in zip(layouts, theta, strict=True):
             arr = real_array(f"theta[{lay.agent}]", t)
             if arr.shape != lay.theta_shape:
                 raise ValueError(
