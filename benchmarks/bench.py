@@ -1,0 +1,236 @@
+"""Performance of the exact computations, as ratios measured in one run.
+
+Usage: python benchmarks/bench.py [--quick]
+
+Scenarios (full DAGs throughout):
+
+* tiny  -- S = 2, two agents with 2 actions: one exact step of the dynamics (gradient of L_lambda and
+  the update), against torch.autograd differentiating the same exact objective (value through a
+  linear solve) and taking the same step.
+* large -- S = 50, six agents with 3 actions (P is 50 x 729 x 50): one exact gradient, against the
+  floor of two passes over P (P_pi and P V each read P once) and against torch.autograd.
+* wide  -- N = 10 agents with 2 actions, S = 20: exact gradient, Nash gap and optimality gap, with
+  the peak memory traced during each as a multiple of the size of P.
+* solvers -- Nash gap and mismatch coefficient M: policy-iteration steps and time in units of one
+  pass over P.
+
+Every time is the best of several repeats, and every ratio is taken between times measured in this
+run, so the ratios are meaningful on a shared, noisy machine while the absolute times are not.
+Everything runs on one core: BLAS and torch are limited to one thread, as the compiled kernel is.
+torch is optional (``pip install -e .[bench]``); without it its columns read "n/a".
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads: one-core comparisons
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import bnpg  # noqa: E402
+from bnpg import _fast  # noqa: E402
+
+try:
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:  # torch is an optional benchmark extra
+    torch = None
+
+
+def best_time(fn, repeats: int, number: int = 1) -> float:
+    """Best wall time per call of ``fn`` over ``repeats`` batches of ``number`` calls."""
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        best = min(best, (time.perf_counter() - start) / number)
+    return best
+
+
+def random_game(n_states: int, action_sizes: tuple[int, ...], seed: int) -> bnpg.MarkovGame:
+    rng = np.random.default_rng(seed)
+    P = rng.random((n_states, *action_sizes, n_states))
+    P /= P.sum(axis=-1, keepdims=True)
+    r = rng.random((n_states, *action_sizes))
+    return bnpg.MarkovGame(P, r, np.full(n_states, 1.0 / n_states), 0.9)
+
+
+def torch_step_fn(game: bnpg.MarkovGame, policy: bnpg.BNPolicy, lam: float, eta: float):
+    """A closure doing one autograd step of L_lambda on the same exact objective."""
+    st = policy.structure
+    S = game.n_states
+    P = torch.tensor(game.P.reshape(S, -1, S))
+    r = torch.tensor(game.r.reshape(S, -1))
+    mu = torch.tensor(game.mu)
+    eye = torch.eye(S, dtype=torch.float64)
+    thetas = [torch.tensor(np.array(t), requires_grad=True) for t in policy.theta]
+    sizes = game.action_sizes
+
+    def objective():
+        joint = None
+        barrier = 0.0
+        for i, th in enumerate(thetas):
+            lay = st.layouts[i]
+            logp = torch.log_softmax(th, dim=-1)
+            barrier = barrier + logp.mean() + float(np.log(sizes[i]))
+            local = torch.exp(logp).permute(lay.to_family).reshape(lay.broadcast_shape)
+            joint = local if joint is None else joint * local
+        pi = joint.reshape(S, -1)
+        P_pi = torch.einsum("sa,sat->st", pi, P)
+        r_pi = (pi * r).sum(dim=1)
+        V = torch.linalg.solve(eye - game.gamma * P_pi, r_pi)
+        return mu @ V + lam * barrier
+
+    def step():
+        for th in thetas:
+            th.grad = None
+        objective().backward()
+        with torch.no_grad():
+            for th in thetas:
+                th += eta * th.grad
+
+    def gradient_only():
+        for th in thetas:
+            th.grad = None
+        objective().backward()
+
+    return step, gradient_only
+
+
+def fmt(x: float) -> str:
+    if not np.isfinite(x):
+        return "n/a"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if x >= scale:
+            return f"{x / scale:.3g} {unit}"
+    return f"{x / 1e-9:.3g} ns"
+
+
+def tiny(repeats: int) -> list[tuple]:
+    game = random_game(2, (2, 2), seed=0)
+    policy = bnpg.BNPolicy.random(game, bnpg.DAG.full(2), seed=1)
+    lam, eta = 0.01, 0.1
+    n = 20_000
+    plan = policy.structure.plan(game)
+    flat = policy.flat()
+    _fast.ascend(plan, flat, 10, eta, lam)  # compile outside the timing
+    t_step = best_time(lambda: _fast.ascend(plan, flat, n, eta, lam), repeats) / n
+    t_api = best_time(
+        lambda: bnpg.gradient_ascent(game, policy, lam=lam, eta=eta, steps=n, record_every=n),
+        repeats,
+    ) / n
+    t_torch = np.nan
+    if torch is not None:
+        step, _ = torch_step_fn(game, policy, lam, eta)
+        t_torch = best_time(step, repeats, number=200)
+    return [
+        ("tiny: one exact step (compiled loop)", t_step, t_torch, np.nan, "<= 5 us, >= 20x torch"),
+        ("tiny: gradient_ascent per step", t_api, t_torch, np.nan, ""),
+    ]
+
+
+def large(repeats: int) -> list[tuple]:
+    game = random_game(50, (3,) * 6, seed=2)
+    policy = bnpg.BNPolicy.random(game, bnpg.DAG.full(6), seed=3)
+    lam = 0.01
+    plan = policy.structure.plan(game)
+    flat = policy.flat()
+    _fast.value_and_gradient(plan, flat, lam)
+    t_grad = best_time(lambda: _fast.value_and_gradient(plan, flat, lam), repeats)
+    P2 = game.P.reshape(-1, game.n_states)
+    v = np.random.default_rng(0).random(game.n_states)
+    t_pass = best_time(lambda: P2 @ v, repeats)
+    t_numpy = best_time(lambda: bnpg.gradient(game, policy, lam, backend="numpy"), repeats)
+    t_torch = np.nan
+    if torch is not None:
+        _, grad_only = torch_step_fn(game, policy, lam, 0.0)
+        t_torch = best_time(grad_only, repeats)
+    return [
+        ("large: exact gradient (numba)", t_grad, t_torch, 2 * t_pass, "<= 2.5x floor, < torch"),
+        ("large: exact gradient (numpy)", t_numpy, t_torch, 2 * t_pass, ""),
+    ]
+
+
+def traced(fn):
+    tracemalloc.start()
+    start = time.perf_counter()
+    fn()
+    elapsed = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return elapsed, peak
+
+
+def wide() -> list[tuple]:
+    game = random_game(20, (2,) * 10, seed=4)
+    policy = bnpg.BNPolicy.random(game, bnpg.DAG.full(10), seed=5)
+    bnpg.gradient(game, policy, 0.01)  # compile and build the plan outside the timing
+    size = game.P.nbytes
+    rows = []
+    for name, fn in (
+        ("gradient", lambda: bnpg.gradient(game, policy, 0.01)),
+        ("Nash gap", lambda: bnpg.nash_gap(game, policy)),
+        ("optimality gap", lambda: bnpg.optimality_gap(game, policy)),
+    ):
+        elapsed, peak = traced(fn)
+        rows.append((f"wide: {name} (peak {peak / size:.2f}x P)", elapsed, np.nan, np.nan, "< 1 s, < 4x P"))
+    return rows
+
+
+def solvers(repeats: int) -> list[str]:
+    lines = []
+    for S, sizes in ((10, (3, 3)), (50, (3,) * 4)):
+        game = random_game(S, sizes, seed=6)
+        policy = bnpg.BNPolicy.random(game, bnpg.DAG.full(len(sizes)), seed=7)
+        P2 = game.P.reshape(-1, S)
+        v = np.ones(S)
+        t_pass = best_time(lambda P2=P2, v=v: P2 @ v, repeats)
+        t_nash = best_time(lambda g=game, p=policy: bnpg.nash_gap(g, p), max(1, repeats // 3))
+        iters = [bnpg.best_response(game, policy, i).iterations for i in range(len(sizes))]
+        t_m = best_time(lambda g=game: bnpg.visitation_extremes(g), 1)
+        m_iters = bnpg.visitation_extremes(game).iterations
+        lines.append(
+            f"S={S}, actions={sizes}: Nash gap {t_nash / t_pass:.0f} passes over P "
+            f"(policy-iteration steps per agent {iters}); M {t_m / t_pass:.0f} passes "
+            f"({m_iters} policy-iteration steps over {2 * S} MDPs)"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    args = parser.parse_args()
+    repeats = 3 if args.quick else 7
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+          f"numpy {np.__version__}, numba {'yes' if _fast.HAVE_NUMBA else 'no'}, "
+          f"torch {torch.__version__ if torch else 'n/a'}")
+    rows = tiny(repeats) + large(repeats) + wide()
+    header = f"{'scenario':44} {'bnpg':>10} {'torch':>10} {'floor':>10} {'torch/bnpg':>10} {'bnpg/floor':>10}  target"
+    print(header)
+    print("-" * len(header))
+    for name, t, t_torch, t_floor, target in rows:
+        ratio_torch = t_torch / t if np.isfinite(t_torch) else np.nan
+        ratio_floor = t / t_floor if np.isfinite(t_floor) else np.nan
+        print(
+            f"{name:44} {fmt(t):>10} {fmt(t_torch):>10} {fmt(t_floor):>10} "
+            f"{'n/a' if np.isnan(ratio_torch) else f'{ratio_torch:.1f}x':>10} "
+            f"{'n/a' if np.isnan(ratio_floor) else f'{ratio_floor:.2f}x':>10}  {target}"
+        )
+    print()
+    for line in solvers(repeats):
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
