@@ -26,6 +26,18 @@ from .policy import BNPolicy
 
 __version__ = "0.1.0"
 
+#: Submodules loaded on first use (sympy and matplotlib are slow to import).
+_LAZY = ("bounds", "experiments", "games", "plotting", "smoothness")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "DAG",
     "BNPolicy",
