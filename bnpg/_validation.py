@@ -28,7 +28,7 @@ def real_array(name: str, value) -> np.ndarray:
     arr = arr.astype(np.float64, copy=True)
     if not np.all(np.isfinite(arr)):
         bad = tuple(int(k) for k in np.argwhere(~np.isfinite(arr))[0])
-        raise ValueError(f"{name}{list(bad)} is {arr[bad]!r}; every entry must be finite")
+        raise ValueError(f"{name}{list(bad)} is {float(arr[bad])!r}; every entry must be finite")
     return arr
 
 

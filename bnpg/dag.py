@@ -91,12 +91,15 @@ class DAG:
         (2,)
         """
         n = integer("n_agents", n_agents, minimum=1)
+        if isinstance(edges, (str, bytes)) or not isinstance(edges, Iterable):
+            raise TypeError(f"edges must be an iterable of (parent, child) pairs, got {type(edges).__name__}")
         parents: list[list[int]] = [[] for _ in range(n)]
         for k, edge in enumerate(edges):
             try:
                 u, v = edge
             except (TypeError, ValueError):
                 raise TypeError(f"edges[{k}] must be a (parent, child) pair, got {edge!r}") from None
+            u = agent_index(f"edges[{k}] parent", u, n)
             v = agent_index(f"edges[{k}] child", v, n)
             parents[v].append(u)
         return cls(parents)

@@ -126,6 +126,17 @@ def visitation(game: MarkovGame, policy: BNPolicy) -> np.ndarray:
     return evaluate(game, policy).d
 
 
+def _evaluation_of(game: MarkovGame, policy: BNPolicy, ev: Evaluation | None) -> Evaluation:
+    """``ev`` if it evaluates ``policy`` (checked by identity of the joint array), else a new one."""
+    if ev is None:
+        return evaluate(game, policy)
+    if not isinstance(ev, Evaluation):
+        raise TypeError(f"ev must be an Evaluation, got {type(ev).__name__}")
+    if ev.pi is not policy.joint():
+        raise ValueError("ev is not an evaluation of this policy (use bnpg.evaluate(game, policy))")
+    return ev
+
+
 def weighted_q(ev: Evaluation) -> np.ndarray:
     r""":math:`\pi(a \mid s) Q_\pi(s, a)`, the integrand of every partial-action value."""
     return ev.pi * ev.Q
@@ -156,7 +167,7 @@ def partial_q(game: MarkovGame, policy: BNPolicy, agents, ev: Evaluation | None 
     """
     same_game(game, policy)
     members = policy._agent_set("agents", agents)
-    ev = evaluate(game, policy) if ev is None else ev
+    ev = _evaluation_of(game, policy, ev)
     others = tuple(1 + j for j in range(game.n_agents) if j not in members)
     num = weighted_q(ev).sum(axis=others) if others else weighted_q(ev)
     den = ev.pi.sum(axis=others) if others else ev.pi
@@ -180,7 +191,7 @@ def local_advantage(game: MarkovGame, policy: BNPolicy, i: int, ev: Evaluation |
     """
     same_game(game, policy)
     i = agent_index("i", i, game.n_agents)
-    ev = evaluate(game, policy) if ev is None else ev
+    ev = _evaluation_of(game, policy, ev)
     lay = policy.structure.layouts[i]
     q_family = partial_q(game, policy, lay.family, ev).transpose(lay.to_theta)
     q_parents = partial_q(game, policy, lay.parents, ev)[..., None]

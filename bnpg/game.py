@@ -14,6 +14,7 @@ so every function that receives a game may rely on it.
 from __future__ import annotations
 
 import os
+import zipfile
 from math import prod
 
 import numpy as np
@@ -85,18 +86,18 @@ class MarkovGame:
             raise ValueError(f"gamma must satisfy 0 <= gamma < 1, got {gamma!r}")
         if np.any(P < 0):
             bad = tuple(int(k) for k in np.argwhere(P < 0)[0])
-            raise ValueError(f"P{list(bad)} is {P[bad]!r}; probabilities must be >= 0")
+            raise ValueError(f"P{list(bad)} is {float(P[bad])!r}; probabilities must be >= 0")
         sums = P.sum(axis=-1)
         off = np.abs(sums - 1.0) > SUM_TOLERANCE
         if np.any(off):
             bad = tuple(int(k) for k in np.argwhere(off)[0])
             index = ", ".join(str(k) for k in bad)
-            raise ValueError(f"P[{index}, :] sums to {sums[bad]!r}, not 1")
+            raise ValueError(f"P[{index}, :] sums to {float(sums[bad])!r}, not 1")
         if np.any(mu < 0):
             bad = int(np.argwhere(mu < 0)[0, 0])
-            raise ValueError(f"mu[{bad}] is {mu[bad]!r}; probabilities must be >= 0")
+            raise ValueError(f"mu[{bad}] is {float(mu[bad])!r}; probabilities must be >= 0")
         if abs(mu.sum() - 1.0) > SUM_TOLERANCE:
-            raise ValueError(f"mu sums to {mu.sum()!r}, not 1")
+            raise ValueError(f"mu sums to {float(mu.sum())!r}, not 1")
         self._P = read_only(P)
         self._r = read_only(r)
         self._mu = read_only(mu)
@@ -206,11 +207,17 @@ class MarkovGame:
             If the file is not a readable ``.npz`` archive of a bnpg game.
         """
         try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {key: data[key] for key in data.files}
+            data = np.load(path, allow_pickle=False)
         except FileNotFoundError:
             raise
-        except (OSError, ValueError, EOFError) as exc:
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"path {os.fspath(path)!r} is not a readable .npz file: {exc}") from None
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError(f"path {os.fspath(path)!r} holds a single array, not a bnpg game (.npz) file")
+        try:
+            with data:
+                arrays = {key: data[key] for key in data.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             raise ValueError(f"path {os.fspath(path)!r} is not a readable .npz file: {exc}") from None
         fmt = arrays.get("format")
         if fmt is None or fmt.shape != () or str(fmt) != _FORMAT:

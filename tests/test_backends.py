@@ -1,0 +1,115 @@
+"""The compiled backend (bnpg._fast, numba) against the numpy reference path.
+
+The numpy path is itself checked against finite differences in test_objective.py; here the compiled
+kernel must reproduce it to 1e-12 (relative to the value scale) at ordinary and extreme parameters,
+and whole trajectories of the dynamics must agree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import bnpg
+from bnpg import _fast
+from tests.conftest import random_game, random_policy, reversed_full_dag, snapshot
+
+needs_numba = pytest.mark.skipif(not _fast.HAVE_NUMBA, reason="numba is not installed")
+
+CASES = [
+    (0, 3, (2, 2), 0.9, bnpg.DAG.chain(2), 0.0, 1.0),
+    (1, 3, (2, 3, 2), 0.8, bnpg.DAG([[2], [0, 2], []]), 0.1, 2.0),
+    (2, 2, (2, 3, 2), 0.99, reversed_full_dag(3), 0.05, 1.0),
+    (3, 4, (1, 3), 0.0, bnpg.DAG([[1], []]), 1.0, 1.0),
+    (4, 1, (3,), 0.5, bnpg.DAG.empty(1), 0.2, 3.0),
+    (5, 2, (2, 2, 2), 0.7, bnpg.DAG([[2], [0, 2], []]), 0.3, 1e4),  # entries of size 1e4
+]
+
+
+def flat(grads):
+    return np.concatenate([g.ravel() for g in grads])
+
+
+@needs_numba
+@pytest.mark.parametrize("seed, S, sizes, gamma, dag, lam, scale", CASES)
+def test_gradient_backends_agree(seed, S, sizes, gamma, dag, lam, scale):
+    game = random_game(seed, n_states=S, action_sizes=sizes, gamma=gamma)
+    policy = random_policy(seed + 7, game, dag, scale=scale)
+    ref = flat(bnpg.gradient(game, policy, lam, backend="numpy"))
+    fast = flat(bnpg.gradient(game, policy, lam, backend="numba"))
+    auto = flat(bnpg.gradient(game, policy, lam))
+    assert np.all(np.isfinite(fast))
+    value_scale = (1.0 + np.abs(game.r).max()) / (1.0 - gamma) + lam
+    np.testing.assert_allclose(fast, ref, rtol=0, atol=1e-12 * value_scale)
+    np.testing.assert_array_equal(auto, fast)  # "auto" picks numba when it is installed
+    value, barrier, grad = _fast.value_and_gradient(policy.structure.plan(game), policy.flat(), lam)
+    assert abs(value - bnpg.value(game, policy)) <= 1e-12 * value_scale
+    assert abs(barrier - bnpg.log_barrier(policy)) <= 1e-12 * (1 + abs(barrier))
+    np.testing.assert_array_equal(grad, fast)
+
+
+@needs_numba
+@pytest.mark.parametrize("seed, S, sizes, gamma, dag, lam, scale", CASES[:5])
+def test_trajectories_agree(seed, S, sizes, gamma, dag, lam, scale):
+    game = random_game(seed, n_states=S, action_sizes=sizes, gamma=gamma)
+    policy = random_policy(seed + 7, game, dag, scale=scale)
+    kwargs = dict(lam=lam, eta=0.05, steps=30, record_every=7, metrics=bnpg.dynamics.METRICS)
+    a = bnpg.gradient_ascent(game, policy, backend="numpy", **kwargs)
+    b = bnpg.gradient_ascent(game, policy, backend="numba", **kwargs)
+    assert a.steps.tolist() == b.steps.tolist() == [0, 7, 14, 21, 28, 30]
+    value_scale = (1.0 + np.abs(game.r).max()) / (1.0 - gamma) + lam
+    for m in bnpg.dynamics.METRICS:
+        np.testing.assert_allclose(b.metrics[m], a.metrics[m], rtol=0, atol=1e-10 * value_scale)
+    np.testing.assert_allclose(b.policy.flat(), a.policy.flat(), rtol=0, atol=1e-10 * value_scale)
+
+
+@needs_numba
+def test_plan_is_built_once_per_game():
+    game = random_game(0, n_states=3, action_sizes=(2, 3, 2))
+    policy = random_policy(1, game, bnpg.DAG([[2], [0, 2], []]))
+    plan = policy.structure.plan(game)
+    assert policy.structure.plan(game) is plan
+    # Derived policies share the structure, hence the plan.
+    assert policy.with_flat(policy.flat() + 1.0).structure.plan(game) is plan
+    # An equal game in another object gets a fresh plan with the same numbers.
+    copy = bnpg.MarkovGame(game.P.copy(), game.r.copy(), game.mu.copy(), game.gamma)
+    np.testing.assert_array_equal(flat(bnpg.gradient(copy, policy, 0.1)), flat(bnpg.gradient(game, policy, 0.1)))
+
+
+@needs_numba
+def test_compiled_path_does_not_mutate():
+    game = random_game(2, n_states=2, action_sizes=(2, 2))
+    policy = random_policy(3, game, bnpg.DAG.chain(2))
+    theta = snapshot(*policy.theta)
+    x = policy.flat()
+    x_copy = x.copy()
+    _fast.value_and_gradient(policy.structure.plan(game), x, 0.1)
+    _fast.ascend(policy.structure.plan(game), x, 3, 0.1, 0.1)
+    np.testing.assert_array_equal(x, x_copy)
+    bnpg.gradient_ascent(game, policy, lam=0.1, eta=0.1, steps=3, backend="numba")
+    for a, b in zip(policy.theta, theta, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for arr in (game.P, game.r, game.mu):
+        assert not arr.flags.writeable
+
+
+@pytest.mark.parametrize("bad", ["torch", "NUMPY", ""])
+def test_unknown_backend(bad):
+    game = random_game(0, n_states=2, action_sizes=(2,))
+    policy = random_policy(0, game, bnpg.DAG.empty(1))
+    with pytest.raises(ValueError, match=f"backend must be 'auto', 'numpy' or 'numba', got '{bad}'"):
+        bnpg.gradient(game, policy, backend=bad)
+    with pytest.raises(ValueError, match="backend must be"):
+        bnpg.gradient_ascent(game, policy, lam=0.0, eta=0.1, steps=1, backend=bad)
+
+
+def test_numba_requested_without_numba(monkeypatch):
+    monkeypatch.setattr(_fast, "HAVE_NUMBA", False)
+    game = random_game(0, n_states=2, action_sizes=(2,))
+    policy = random_policy(0, game, bnpg.DAG.empty(1))
+    with pytest.raises(ValueError, match="backend='numba' needs the optional dependency numba"):
+        bnpg.gradient(game, policy, backend="numba")
+    # "auto" falls back to the numpy path.
+    np.testing.assert_array_equal(
+        flat(bnpg.gradient(game, policy)), flat(bnpg.gradient(game, policy, backend="numpy"))
+    )
