@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # Notebook kernels resolve `python` through PATH: make it the project's interpreter.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: test book lint unit notebooks browser clean
+.PHONY: test book lint unit notebooks browser mathjax clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,12 +24,41 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests bnpg
 
 notebooks: $(STAMP)
-	$(BIN)/python -m pytest --nbval --nbval-current-env --sanitize-with notebooks/sanitize.cfg notebooks -p no:randomly
+	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg notebooks -p no:randomly
 
 test: lint unit notebooks
 
-book: $(STAMP)
-	$(BIN)/jupyter-book build --all -W --keep-going .
+# MathJax ships with the book (npm package, so math typesets offline): npm installs it into the
+# virtual environment, and the components the book uses are staged in _build/mathjax/mathjax,
+# which _config.yml lists in html_static_path.
+MATHJAX_VERSION := 3.2.2
+MATHJAX_NPM     := $(VENV)/mathjax
+MATHJAX_PKG     := $(MATHJAX_NPM)/node_modules/mathjax
+MATHJAX_STAGE   := _build/mathjax/mathjax
+
+$(MATHJAX_PKG)/es5/tex-chtml.js:
+	npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
+		--prefix $(MATHJAX_NPM) mathjax@$(MATHJAX_VERSION)
+	test -f $@
+
+$(MATHJAX_STAGE)/tex-chtml.js: $(MATHJAX_PKG)/es5/tex-chtml.js
+	rm -rf $(MATHJAX_STAGE)
+	mkdir -p $(MATHJAX_STAGE)
+	cp -R $(MATHJAX_PKG)/es5/. $(MATHJAX_STAGE)/
+	cp $(MATHJAX_PKG)/LICENSE $(MATHJAX_STAGE)/LICENSE
+	cd $(MATHJAX_STAGE) && rm -rf mml-*.js tex-mml-*.js tex-svg*.js tex-chtml-full*.js \
+		node-main.js output/svg output/svg.js
+	touch $@
+
+mathjax: $(MATHJAX_STAGE)/tex-chtml.js
+
+book: $(STAMP) mathjax
+	rm -rf _build/html
+	$(BIN)/jupyter-book build --all -W -n --keep-going .
+
+# The browser test alone (it also runs inside `make unit`); needs a built book and Chromium.
+browser: $(STAMP)
+	$(BIN)/python -m pytest tests/test_browser.py -p no:randomly
 
 clean:
 	rm -rf _build

@@ -1,0 +1,319 @@
+"""The built book, page by page, in a real browser.
+
+``make book`` writes the HTML into ``_build/html``. This test serves that folder on a local port,
+opens every page in headless Chromium (Debian's ``chromium`` driven through ``chromedriver``) with
+name resolution of every outside host disabled, and asserts for each page that
+
+* no notebook cell shows an error (a myst-nb traceback block or the text of a Python traceback);
+* every ``<img>`` loaded (``naturalWidth > 0``);
+* every formula was typeset by MathJax (each Sphinx ``.math`` element holds an ``mjx-container``,
+  no TeX delimiter is left in the visible text, no ``mjx-merror``), by the copy of MathJax shipped
+  in ``_static/mathjax``, without the CDN fallback and without any request outside the server.
+
+Two more checks cover the offline promise: a page opened from disk (``file://``) typesets its
+math, and when the local MathJax is missing the fallback script asks for the CDN copy.
+Screenshots of the introduction and of a lemma chapter go to ``artifacts/screenshots``.
+
+Without a built book or without Chromium the tests are skipped, unless ``BNPG_REQUIRE_BROWSER=1``
+(as in CI), in which case they fail.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "artifacts" / "screenshots"
+# Debian's packages by default; BNPG_CHROMIUM / BNPG_CHROMEDRIVER point elsewhere (e.g. the Chrome
+# and chromedriver preinstalled on a CI image). Selenium gets both paths, so it downloads nothing.
+CHROMIUM = Path(os.environ.get("BNPG_CHROMIUM", "/usr/bin/chromium"))
+CHROMEDRIVER = Path(os.environ.get("BNPG_CHROMEDRIVER", "/usr/bin/chromedriver"))
+REQUIRED = os.environ.get("BNPG_REQUIRE_BROWSER") == "1"
+PAGE_TIMEOUT = 60  # seconds for one page to load and typeset
+
+#: Folders of the build that hold assets, not pages.
+ASSET_DIRS = {"_static", "_sources", "_images", "_downloads"}
+
+
+def _pages() -> list[str]:
+    if not HTML.is_dir():
+        return []
+    pages = []
+    for path in sorted(HTML.rglob("*.html")):
+        rel = path.relative_to(HTML)
+        if rel.parts[0] in ASSET_DIRS:
+            continue
+        pages.append(rel.as_posix())
+    return pages
+
+
+PAGES = _pages()
+
+
+def _unavailable() -> str | None:
+    """Why the browser test cannot run here, or None."""
+    if not (HTML / "index.html").is_file():
+        return f"no built book at {HTML} (run `make book`)"
+    for exe in (CHROMIUM, CHROMEDRIVER):
+        if not os.access(exe, os.X_OK):
+            return f"{exe} is missing (apt-get install chromium chromium-driver)"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed"
+    return None
+
+
+def _skip_or_fail(reason: str) -> None:
+    if REQUIRED:
+        pytest.fail(f"BNPG_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+# -- a local server ------------------------------------------------------------------------------
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    #: Path prefixes answered with 404 (to simulate a missing local MathJax).
+    blocked: tuple[str, ...] = ()
+
+    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
+        pass
+
+    def do_GET(self):
+        if self.blocked and self.path.startswith(self.blocked):
+            self.send_error(404, "blocked by the test")
+            return
+        super().do_GET()
+
+
+def _serve(blocked: tuple[str, ...] = ()):
+    handler = type("Handler", (_QuietHandler,), {"blocked": blocked})
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(handler, directory=str(HTML))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+@pytest.fixture(scope="module")
+def site():
+    reason = _unavailable()
+    if reason:
+        _skip_or_fail(reason)
+    server, url = _serve()
+    yield url
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def driver():
+    reason = _unavailable()
+    if reason:
+        _skip_or_fail(reason)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="bnpg-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1024",
+        f"--user-data-dir={profile}",
+        # No outside host resolves: a page that needs the network fails visibly.
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
+    ):
+        options.add_argument(flag)
+    browser = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    browser.set_page_load_timeout(PAGE_TIMEOUT)
+    browser.set_script_timeout(PAGE_TIMEOUT)
+    yield browser
+    browser.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+# -- what the browser reports about a page --------------------------------------------------------
+#: Waits for MathJax's first typesetting pass and for every image, then describes the page.
+_INSPECT = r"""
+const done = arguments[arguments.length - 1];
+const images = Array.from(document.images);
+for (const img of images) { img.loading = "eager"; }
+const settled = images.map((img) => img.complete ? Promise.resolve() : new Promise((resolve) => {
+  img.addEventListener("load", resolve, {once: true});
+  img.addEventListener("error", resolve, {once: true});
+}));
+const mj = window.MathJax;
+const typeset = (mj && mj.startup && mj.startup.promise) ? mj.startup.promise : Promise.resolve();
+Promise.all([typeset, ...settled]).then(() => {
+  const body = document.body.cloneNode(true);
+  body.querySelectorAll("pre, code, script, style, textarea, mjx-container").forEach((e) => e.remove());
+  const mathElements = Array.from(document.querySelectorAll(".math"));
+  const scripts = Array.from(document.scripts).map((s) => s.src).filter((src) => src);
+  done({
+    title: document.title,
+    mathjaxVersion: (window.MathJax && window.MathJax.version) || null,
+    mathjaxScripts: scripts.filter((src) => src.includes("tex-chtml")),
+    fallbackInserted: document.getElementById("mathjax-cdn-fallback") !== null,
+    nMath: mathElements.length,
+    untypesetMath: mathElements.filter((e) => !e.querySelector("mjx-container"))
+                               .map((e) => e.textContent.slice(0, 80)),
+    nContainers: document.querySelectorAll("mjx-container").length,
+    mathErrors: Array.from(document.querySelectorAll("mjx-merror"))
+                     .map((e) => e.getAttribute("data-mjx-error") || e.textContent)
+                     .concat(Array.from(document.querySelectorAll('mjx-assistive-mml mtext[mathcolor="red"]'))
+                     .map((e) => e.textContent).filter((t) => t.startsWith("\\"))
+                     .map((t) => "undefined macro " + t)),
+    visibleText: body.textContent,
+    fullText: document.body.textContent,
+    errorBlocks: Array.from(document.querySelectorAll(
+        ".cell_output .traceback, .cell_output .output.error, div.output.traceback"))
+        .map((e) => e.textContent.slice(0, 200)),
+    images: images.map((img) => ({src: img.currentSrc || img.src, ok: img.complete && img.naturalWidth > 0})),
+    resources: performance.getEntriesByType("resource").map((r) => r.name),
+  });
+}, (err) => done({failure: String(err)}));
+"""
+
+
+def _inspect(driver, url: str) -> dict:
+    driver.get(url)
+    report = driver.execute_async_script(_INSPECT)
+    assert "failure" not in report, f"{url}: {report.get('failure')}"
+    return report
+
+
+def _math_problems(report: dict) -> list[str]:
+    problems = []
+    if report["untypesetMath"]:
+        problems.append(f"untypeset math: {report['untypesetMath'][:3]}")
+    if report["mathErrors"]:
+        problems.append(f"MathJax errors: {report['mathErrors'][:3]}")
+    for delimiter in ("\\(", "\\[", "$$"):
+        if delimiter in report["visibleText"]:
+            at = report["visibleText"].index(delimiter)
+            problems.append(f"raw {delimiter!r} left in the text: {report['visibleText'][at:at + 60]!r}")
+    return problems
+
+
+# -- the tests ------------------------------------------------------------------------------------
+def test_book_is_built():
+    """The book exists and the browser is there (fails in CI, skips elsewhere, if not)."""
+    reason = _unavailable()
+    if reason:
+        _skip_or_fail(reason)
+    assert PAGES, f"no HTML pages under {HTML}"
+    assert "book/intro.html" in PAGES
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page(page, site, driver):
+    report = _inspect(driver, f"{site}/{page}")
+    assert "404" not in report["title"], f"{page}: {report['title']}"
+
+    # No notebook cell failed.
+    assert not report["errorBlocks"], f"{page}: error output {report['errorBlocks'][:2]}"
+    assert "Traceback (most recent call last)" not in report["fullText"], f"{page}: a traceback"
+
+    # Every figure loaded.
+    broken = [img["src"] for img in report["images"] if not img["ok"]]
+    assert not broken, f"{page}: images that did not load: {broken}"
+
+    # Math is typeset, by the local MathJax, with nothing fetched from outside.
+    if report["nMath"]:
+        assert report["mathjaxVersion"], f"{page}: MathJax did not start"
+        assert report["mathjaxVersion"].startswith("3."), report["mathjaxVersion"]
+        assert report["nContainers"] >= report["nMath"], f"{page}: too few mjx-container"
+        assert report["mathjaxScripts"], f"{page}: no MathJax script"
+        assert all(src.startswith(site + "/") for src in report["mathjaxScripts"]), report["mathjaxScripts"]
+    problems = _math_problems(report)
+    assert not problems, f"{page}: " + "; ".join(problems)
+    assert not report["fallbackInserted"], f"{page}: the CDN fallback was needed"
+    outside = [r for r in report["resources"] if not r.startswith((site + "/", "data:", "blob:"))]
+    assert not outside, f"{page}: resources from outside the local server: {outside}"
+
+
+def _screenshot(driver, url: str, path: Path) -> None:
+    driver.get(url)
+    driver.execute_async_script(_INSPECT)
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1280, max(1024, min(int(height), 6000)))
+    try:
+        driver.execute_async_script(_INSPECT)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        assert driver.save_screenshot(str(path)), f"screenshot {path} failed"
+    finally:
+        driver.set_window_size(1280, 1024)
+    assert path.stat().st_size > 10_000, f"{path} looks empty"
+
+
+def _lemma_page() -> str | None:
+    """The first notebook page stating a lemma (preferring the Lemma 1 chapter)."""
+    preferred = "notebooks/02-lemma1-gradient.html"
+    if preferred in PAGES:
+        return preferred
+    for page in PAGES:
+        if page.startswith("notebooks/") and 'class="proof lemma' in (HTML / page).read_text():
+            return page
+    return None
+
+
+def test_screenshots(site, driver):
+    _screenshot(driver, f"{site}/book/intro.html", SHOTS / "intro.png")
+    lemma = _lemma_page()
+    assert lemma is not None, "no page states a lemma"
+    _screenshot(driver, f"{site}/{lemma}", SHOTS / "lemma.png")
+
+
+def test_math_typesets_from_disk(driver):
+    """A saved copy of the book (opened as file://) typesets its math with the shipped MathJax."""
+    if not (HTML / "book" / "intro.html").is_file():
+        _skip_or_fail("no built book")
+    report = _inspect(driver, (HTML / "book" / "intro.html").as_uri())
+    assert report["mathjaxVersion"] and report["mathjaxVersion"].startswith("3.")
+    assert report["nMath"] > 0 and report["nContainers"] >= report["nMath"]
+    assert not report["fallbackInserted"]
+    assert not _math_problems(report), _math_problems(report)
+
+
+def test_cdn_fallback_when_local_mathjax_is_missing(driver):
+    """With _static/mathjax answering 404, the fallback script asks for the CDN copy."""
+    if not (HTML / "book" / "intro.html").is_file():
+        _skip_or_fail("no built book")
+    server, url = _serve(blocked=("/_static/mathjax/",))
+    try:
+        driver.get(f"{url}/book/intro.html")
+        src = driver.execute_async_script(
+            """
+            const done = arguments[arguments.length - 1];
+            const look = () => {
+              const s = document.getElementById("mathjax-cdn-fallback");
+              if (s || document.readyState === "complete" && performance.now() > 5000) {
+                done(s ? s.src : null);
+              } else { setTimeout(look, 50); }
+            };
+            look();
+            """
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert src is not None, "the fallback did not load MathJax from the CDN"
+    assert src.startswith("https://") and src.endswith("/es5/tex-chtml.js"), src
