@@ -90,10 +90,18 @@ def draw_dag(dag: DAG, ax=None, title: str | None = None, *, labels=None):
         if len(labels) != n:
             raise ValueError(f"labels must have one entry per agent ({n}), got {len(labels)}")
     graph = nx.DiGraph()
-    for i in range(n):
-        graph.add_node(i, layer=layers[i])
+    graph.add_nodes_from(range(n))
     graph.add_edges_from(dag.edges)
-    pos = nx.multipartite_layout(graph, subset_key="layer")
+    # x = layer; agents of a layer are stacked, and one-agent layers zigzag so that an edge that
+    # skips layers (0 -> 2 in a full DAG) does not run through the agent between them
+    pos = {}
+    for depth in sorted(set(layers)):
+        members = [i for i in range(n) if layers[i] == depth]
+        for k, i in enumerate(members):
+            y = k - (len(members) - 1) / 2
+            if len(members) == 1:
+                y = 0.35 * (1 if depth % 2 else -1) if n > 2 else 0.0
+            pos[i] = (float(depth), y)
     nx.draw_networkx_nodes(graph, pos, ax=ax, node_color="#dbe9f6", edgecolors="#1f4e79", node_size=600)
     nx.draw_networkx_labels(graph, pos, labels=dict(enumerate(labels)), ax=ax)
     if dag.n_edges:
@@ -101,6 +109,7 @@ def draw_dag(dag: DAG, ax=None, title: str | None = None, *, labels=None):
             graph, pos, ax=ax, arrows=True, arrowstyle="-|>", arrowsize=16, node_size=600,
             connectionstyle="arc3,rad=0.15",
         )
+    ax.margins(0.25)
     ax.set_axis_off()
     if title is not None:
         ax.set_title(title)
