@@ -27,7 +27,7 @@ from .policy import BNPolicy
 __version__ = "0.1.0"
 
 #: Submodules loaded on first use (sympy and matplotlib are slow to import).
-_LAZY = ("bounds", "experiments", "games", "plotting", "smoothness")
+_LAZY = ("bounds", "convergence", "experiments", "games", "plotting", "smoothness")
 
 
 def __getattr__(name):

@@ -4,7 +4,10 @@ Sweeps (see :mod:`bnpg.experiments`):
 
 * ``lemma2``: Nash gap against ``2 lambda M`` at approximate stationary points, random DAGs;
 * ``lemma3``: optimality gap against ``2^(N+1) N lambda M`` on fully-correlated DAGs;
-* ``correlation``: product vs chain vs full DAG from the same starting joint policies.
+* ``correlation``: product vs chain vs full DAG from the same starting joint policies (one start per
+  game, line-search ascent);
+* ``study``: the comparison of the book's chapter on correlation, several common starts per game and
+  the bounded-step ascent that follows the dynamics (2) (:func:`bnpg.experiments.correlation_study`).
 
 The results go to ``--out`` as ``.npz`` or ``.json`` (by extension); a progress bar goes to stderr
 and a one-paragraph summary to stdout.
@@ -19,7 +22,7 @@ import numpy as np
 
 from . import experiments
 
-SWEEPS = ("lemma2", "lemma3", "correlation")
+SWEEPS = ("lemma2", "lemma3", "correlation", "study")
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -50,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--states", type=_ints, default=(2, 3), help="choices of |S| (default 2,3)")
     parser.add_argument("--agents", type=_ints, default=(2,), help="choices of N (default 2)")
     parser.add_argument("--actions", type=_ints, default=(2, 3), help="choices of |A^i| (default 2,3)")
-    parser.add_argument("--method", choices=experiments.METHODS, default="armijo")
+    parser.add_argument("--method", choices=experiments.METHODS, default=None,
+                        help="ascent method (default: armijo; path for study)")
     parser.add_argument("--max-iter", type=int, default=5000, help="iteration budget per run")
     parser.add_argument("--lam-range", type=_pair, default=(0.01, 0.1),
                         help="lemma sweeps: lambda is log-uniform on LOW,HIGH (default 0.01,0.1)")
@@ -59,8 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sparsity", type=float, default=0.0, help="lemma sweeps: P's sparsity")
     parser.add_argument("--init-scale", type=float, default=1.0,
                         help="standard deviation of the starting parameters (default 1)")
-    parser.add_argument("--lam", type=float, default=1e-3, help="correlation sweep: lambda (default 1e-3)")
+    parser.add_argument("--lam", type=float, default=None,
+                        help="correlation sweeps: lambda (default 1e-3; 1e-4 for study)")
     parser.add_argument("--gamma", type=float, default=0.9, help="correlation sweep: gamma (default 0.9)")
+    parser.add_argument("--starts", type=int, default=4, help="study: common starts per game (default 4)")
+    parser.add_argument("--max-move", type=float, default=0.1,
+                        help="study: largest parameter change per step (default 0.1)")
+    parser.add_argument("--reach-tol", type=float, default=1e-4,
+                        help="study: optimum reached when V* - V <= REACH_TOL (V* - V_min) (default 1e-4)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -74,25 +84,35 @@ def run(args: argparse.Namespace) -> dict:
         def progress(iterable):
             return tqdm(iterable, desc=args.sweep, file=sys.stderr, unit="inst")
 
+    if args.sweep == "study":
+        return experiments.correlation_study(
+            args.instances, args.starts, args.seed, n_states=args.states, n_agents=args.agents,
+            n_actions=args.actions, gamma=args.gamma, init_scale=args.init_scale,
+            lam=1e-4 if args.lam is None else args.lam, method=args.method or "path",
+            max_move=args.max_move, max_iter=args.max_iter, reach_tol=args.reach_tol,
+            progress=progress,
+        )
+    method = args.method or "armijo"
     if args.sweep in ("lemma2", "lemma3"):
         sweep = experiments.lemma2_sweep if args.sweep == "lemma2" else experiments.lemma3_sweep
         return sweep(
-            args.instances, args.seed, method=args.method, max_iter=args.max_iter,
+            args.instances, args.seed, method=method, max_iter=args.max_iter,
             progress=progress, n_states=args.states, n_agents=args.agents, n_actions=args.actions,
             lam_range=args.lam_range, gamma_range=args.gamma_range, sparsity=args.sparsity,
             init_scale=args.init_scale,
         )
     return experiments.correlation_sweep(
         args.instances, args.seed, n_states=args.states, n_agents=args.agents,
-        n_actions=args.actions, gamma=args.gamma, init_scale=args.init_scale, lam=args.lam,
-        method=args.method, max_iter=args.max_iter, progress=progress,
+        n_actions=args.actions, gamma=args.gamma, init_scale=args.init_scale,
+        lam=1e-3 if args.lam is None else args.lam, method=method, max_iter=args.max_iter,
+        progress=progress,
     )
 
 
 def summary(results: dict) -> str:
     """A short plain-text account of a sweep's results."""
     name = str(results["sweep"])
-    n = len(results["index"])
+    n = len(results["game"] if name == "correlation_study" else results["index"])
     if name in ("lemma2", "lemma3"):
         met = results["met"]
         key = "nash_ratio" if name == "lemma2" else "optimality_ratio"
@@ -106,7 +126,7 @@ def summary(results: dict) -> str:
             f"{int((ratios > 1).sum())} exceed 1.",
         ]
         return "\n".join(lines)
-    parts = [f"correlation: {n} instances; fraction reaching the optimum:"]
+    parts = [f"{name}: {n} runs; fraction reaching the optimum:"]
     for dag in ("product", "chain", "full"):
         parts.append(f"  {dag}: {float(results[dag + '_reached'].mean()):.6g}")
     return "\n".join(parts)

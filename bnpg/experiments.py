@@ -34,7 +34,11 @@ tens of thousands of steps or more, since :math:`\beta_\lambda` is a worst-case 
 * :func:`correlation_sweep` (Section 1): product, chain and full DAGs started from the *same*
   joint policy (a random product policy, copied into the larger DAGs so that no agent yet reacts to
   its parents), run by gradient ascent; final value, optimality gap and whether the optimum was
-  reached.
+  reached. :func:`correlation_compare` and :func:`correlation_study` make the same comparison
+  from several starts per game and keep the final policies and their Nash gaps (Definition 1);
+  by default they climb with steps of bounded length (``method="path"``), which stay close to the
+  path of the gradient flow, and compute :math:`L_\lambda` and its gradient with the compiled
+  kernel when numba is installed.
 
 Results are dictionaries of equal-length numpy arrays (one entry per instance) plus scalar
 metadata; :func:`save_results` and :func:`load_results` write and read them as ``.npz`` or JSON
@@ -47,7 +51,7 @@ import inspect
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from math import prod
 
 import numpy as np
@@ -58,14 +62,23 @@ from .evaluation import evaluate
 from .game import MarkovGame
 from .games import random_game
 from .gaps import mismatch_coefficient, nash_gap, optimal_solution, optimal_value
-from .objective import barrier_gradient, gradient_norm, log_barrier, value_gradient
+from .objective import (
+    barrier_gradient,
+    gradient_norm,
+    log_barrier,
+    resolve_backend,
+    value_gradient,
+)
 from .policy import BNPolicy
 
 __all__ = [
     "Ascent",
     "Instance",
     "ascend",
+    "common_start",
+    "correlation_compare",
     "correlation_run",
+    "correlation_study",
     "correlation_sweep",
     "lemma2_sweep",
     "lemma3_sweep",
@@ -791,3 +804,875 @@ def load_instance(path: str | os.PathLike) -> tuple[MarkovGame, DAG, float, BNPo
     dag = DAG.from_edges(int(arrays["n_agents"]), [tuple(int(x) for x in e) for e in arrays["edges"]])
     policy = BNPolicy(game, dag).with_flat(arrays["theta"])
     return game, dag, float(arrays["lam"]), policy
+
+
+# -- what correlation buys, in detail: final policies, Nash gaps, several starts per game ----------
+def common_start(game: MarkovGame, dag: DAG, product_theta: Sequence[np.ndarray]) -> BNPolicy:
+    r"""The BN policy on ``dag`` whose agents ignore their parents and play a given product policy.
+
+    Agent ``i``'s parameters :math:`\theta^i_{s, a^{\mathcal P^i}, \cdot}` are ``product_theta[i][s]``
+    for every parents' action :math:`a^{\mathcal P^i}`, so the joint policy is
+    :math:`\prod_i \mathrm{softmax}(\text{product\_theta}[i][s])` whatever the DAG: runs on
+    different DAGs from these points start from the same joint policy.
+
+    Parameters
+    ----------
+    game : MarkovGame
+    dag : DAG
+        On ``game.n_agents`` agents.
+    product_theta : sequence of arrays
+        ``product_theta[i]`` of shape ``(S, A_i)`` (not modified).
+
+    Returns
+    -------
+    BNPolicy
+
+    Examples
+    --------
+    >>> import numpy as np, bnpg
+    >>> from bnpg.games import climbing_game
+    >>> game = climbing_game()
+    >>> theta = [np.array([[0.0, 1.0, 2.0]]), np.zeros((1, 3))]
+    >>> start = common_start(game, bnpg.DAG.full(2), theta)
+    >>> start.theta[1].shape          # (S, A_0, A_1): agent 1 may react to agent 0, but does not yet
+    (1, 3, 3)
+    >>> bool(np.allclose(start.joint(), common_start(game, bnpg.DAG.empty(2), theta).joint()))
+    True
+    """
+    if not isinstance(game, MarkovGame):
+        raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
+    if not isinstance(dag, DAG):
+        raise TypeError(f"dag must be a DAG, got {type(dag).__name__}")
+    if dag.n_agents != game.n_agents:
+        raise ValueError(f"dag has {dag.n_agents} agents but the game has {game.n_agents}")
+    _check_product_theta(game, product_theta)
+    return _embed(game, dag, product_theta)
+
+
+def _check_product_theta(game: MarkovGame, product_theta) -> None:
+    N = game.n_agents
+    if isinstance(product_theta, (np.ndarray, str, bytes)) or not isinstance(product_theta, Sequence):
+        raise TypeError(f"product_theta must be a list of {N} arrays of shape (S, A_i)")
+    if len(product_theta) != N:
+        raise ValueError(f"product_theta must be a list of {N} arrays of shape (S, A_i), got {len(product_theta)}")
+    for i, t in enumerate(product_theta):
+        shape = (game.n_states, game.action_sizes[i])
+        if np.shape(t) != shape:
+            raise ValueError(f"product_theta[{i}] must have shape {shape}, got {np.shape(t)}")
+        if not np.all(np.isfinite(np.asarray(t, dtype=float))):
+            raise ValueError(f"product_theta[{i}] must be finite")
+
+
+#: Methods of :func:`correlation_compare`: those of :func:`ascend`, and ``"path"``.
+COMPARE_METHODS = METHODS + ("path",)
+
+
+def _ascend_path(f, x: np.ndarray, tol: float, max_iter: int, max_move: float) -> Ascent:
+    r"""Gradient ascent whose every step moves the parameters by at most ``max_move``.
+
+    The step is :math:`\eta_t \nabla L_\lambda` with :math:`\eta_t \le` ``max_move`` :math:`/
+    \|\nabla L_\lambda\|_2`, starting from twice the previous accepted :math:`\eta` and halved until
+    :math:`L_\lambda` rises by at least :math:`10^{-4} \eta_t \|\nabla L_\lambda\|^2` (Armijo).
+    """
+    value, grad, third = f(x)
+    evaluations, iterations = 1, 0
+    norm2 = float(grad @ grad)
+    previous = np.inf
+    while iterations < max_iter and np.sqrt(norm2) > tol:
+        step = min(2.0 * previous, max_move / np.sqrt(norm2))
+        while True:
+            x_new = x + step * grad
+            v_new, g_new, t_new = f(x_new)
+            evaluations += 1
+            if v_new >= value + 1e-4 * step * norm2:
+                break
+            step *= 0.5
+            if step < 1e-300:
+                break
+        if step < 1e-300:
+            break
+        x, value, grad, third = x_new, v_new, g_new, t_new
+        norm2 = float(grad @ grad)
+        previous = step
+        iterations += 1
+    norm = float(np.sqrt(norm2))
+    return Ascent(third, float(value), norm, tol, bool(norm <= tol), iterations, evaluations, "path")
+
+
+def _ascend_with(game, policy, lam, tol, max_iter, method, max_move, backend) -> Ascent:
+    """:func:`ascend`, or the path method, with the objective from the chosen backend."""
+    if resolve_backend(backend) == "numba":
+        from . import _fast
+
+        plan = policy.structure.plan(game)
+
+        def f(x):
+            value, barrier, grad = _fast.value_and_gradient(plan, x, lam)
+            # the third slot carries the parameters; the policy is built once, at the end
+            return (value + lam * barrier if lam else value), grad, x
+
+        x0 = policy.flat()
+        if method == "path":
+            run = _ascend_path(f, x0, tol, max_iter, max_move)
+        elif method == "lbfgs":
+            run = _ascend_lbfgs(f, x0, tol, max_iter)
+        else:
+            run = _ascend_armijo(f, x0, tol, max_iter, 1.0)
+        return replace(run, policy=policy.with_flat(run.policy))
+    if method == "path":
+        f = _objective_and_gradient(game, policy, lam)
+        return _ascend_path(f, policy.flat(), tol, max_iter, max_move)
+    return ascend(game, policy, lam, tol=tol, max_iter=max_iter, method=method)
+
+
+def correlation_compare(
+    game: MarkovGame,
+    product_theta: Sequence[np.ndarray],
+    *,
+    dags: dict[str, DAG] | None = None,
+    lam: float = 1e-4,
+    method: str = "path",
+    max_move: float = 0.1,
+    max_iter: int = 5000,
+    tol: float = 1e-6,
+    reach_tol: float = 1e-4,
+    backend: str = "auto",
+) -> dict:
+    r"""Run each DAG from the same joint policy; keep the final policies and their Nash gaps.
+
+    Each DAG starts from :func:`common_start` and climbs :math:`L_\lambda` until
+    :math:`\|\nabla L_\lambda\|_2 \le` ``tol`` or ``max_iter`` steps. DAGs that are equal as graphs
+    (the chain and the full DAG on two agents) follow the same path from the same start, so they
+    are run once and share one result.
+
+    **Methods.** Which equilibrium a run ends at depends on the path it takes, so the default
+    ``method="path"`` follows the direction of the dynamics (2) in steps that move the parameters
+    by at most ``max_move`` (Euclidean norm), with an Armijo backtracking on :math:`L_\lambda`: the
+    iterates stay close to the path of the gradient flow, of which the dynamics (2) with
+    :math:`\eta \le 1/\beta_\lambda` are a discretisation, while long flat stretches are crossed in
+    few steps. ``"armijo"`` and ``"lbfgs"`` are those of :func:`ascend` (as in
+    :func:`correlation_run`); their steps are not bounded in length and can carry a run across
+    into the basin of another equilibrium.
+
+    Parameters
+    ----------
+    game : MarkovGame
+    product_theta : sequence of arrays
+        ``product_theta[i]`` of shape ``(S, A_i)``: the common starting joint policy.
+    dags : dict of str to DAG, optional
+        Default ``{"product": DAG.empty(N), "chain": DAG.chain(N), "full": DAG.full(N)}``.
+    lam : float, default 1e-4
+        :math:`\lambda \ge 0`.
+    method : {"path", "armijo", "lbfgs"}
+    max_move : float, default 0.1
+        Longest step of ``"path"``, in parameter space (ignored by the other methods).
+    max_iter : int, default 5000
+    tol : float, default 1e-6
+        Target gradient norm.
+    reach_tol : float, default 1e-4
+        A run *reaches the optimum* when :math:`V^* - V_{\pi}(\mu) \le` ``reach_tol`` :math:`\cdot
+        (V^* - V_{\min})`, with :math:`V_{\min} = \min_\pi V_\pi(\mu)`.
+    backend : {"auto", "numpy", "numba"}
+        Where :math:`L_\lambda` and its gradient are computed: ``"numba"`` uses the compiled
+        kernel of :mod:`bnpg._fast` (the same numbers to round-off, tens of times faster on small
+        games), ``"numpy"`` the numpy code of :func:`bnpg.gradient`, ``"auto"`` picks numba when
+        it is installed.
+
+    Returns
+    -------
+    dict
+        ``optimal_value`` (:math:`V^*`), ``worst_value`` (:math:`V_{\min}`), ``start_value``,
+        ``threshold`` (:func:`stationarity_threshold`, the gradient norm Lemmas 2-3 assume), and
+        for each DAG name ``x``: ``x_policy`` (the final :class:`BNPolicy`), ``x_value``,
+        ``x_gap`` (optimality gap), ``x_reached``, ``x_grad_norm``, ``x_met``
+        (``x_grad_norm <= tol``), ``x_iterations``, ``x_nash_gap`` (Definition 1, at the final
+        policy) and ``x_n_params``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bnpg.games import climbing_game
+    >>> game = climbing_game(gamma=0.0)
+    >>> out = correlation_compare(game, [np.zeros((1, 3)), np.zeros((1, 3))])
+    >>> round(out["product_value"], 2), round(out["chain_value"], 2)   # (1, 1) pays 7, (0, 0) pays 11
+    (7.0, 11.0)
+    >>> bool(out["product_nash_gap"] < 1e-3), out["product_reached"], out["full_reached"]
+    (True, False, True)
+    """
+    if not isinstance(game, MarkovGame):
+        raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
+    N = game.n_agents
+    if dags is None:
+        dags = {"product": DAG.empty(N), "chain": DAG.chain(N), "full": DAG.full(N)}
+    if not isinstance(dags, dict) or not dags or not all(isinstance(d, DAG) for d in dags.values()):
+        raise TypeError("dags must be a non-empty dict of name to DAG")
+    for name, dag in dags.items():
+        if dag.n_agents != N:
+            raise ValueError(f"dags[{name!r}] has {dag.n_agents} agents but the game has {N}")
+    _check_product_theta(game, product_theta)
+    lam = non_negative("lam", lam)
+    if method not in COMPARE_METHODS:
+        raise ValueError(f"method must be one of {COMPARE_METHODS}, got {method!r}")
+    max_move = positive("max_move", max_move)
+    max_iter = integer("max_iter", max_iter, minimum=0)
+    tol = positive("tol", tol)
+    reach_tol = non_negative("reach_tol", reach_tol)
+    resolve_backend(backend)
+    v_star = optimal_value(game)
+    v_worst = _worst_value(game)
+    out = {
+        "optimal_value": v_star,
+        "worst_value": v_worst,
+        "start_value": evaluate(game, _embed(game, DAG.empty(N), product_theta)).value,
+        "threshold": stationarity_threshold(game, lam),
+    }
+    done: dict[DAG, dict] = {}
+    for name, dag in dags.items():
+        if dag not in done:
+            start = _embed(game, dag, product_theta)
+            run = _ascend_with(game, start, lam, tol, max_iter, method, max_move, backend)
+            v = evaluate(game, run.policy).value
+            done[dag] = {
+                "policy": run.policy,
+                "value": v,
+                "gap": v_star - v,
+                "reached": bool(v_star - v <= reach_tol * (v_star - v_worst)),
+                "grad_norm": run.grad_norm,
+                "met": run.met,
+                "iterations": run.iterations,
+                "nash_gap": nash_gap(game, run.policy),
+                "n_params": start.n_params,
+            }
+        out.update({f"{name}_{key}": value for key, value in done[dag].items()})
+    return out
+
+
+def correlation_study(
+    n_games: int,
+    n_starts: int,
+    seed: int,
+    *,
+    n_states: Sequence[int] = (2, 3),
+    n_agents: Sequence[int] = (2,),
+    n_actions: Sequence[int] = (2, 3),
+    gamma: float = 0.9,
+    init_scale: float = 1.0,
+    lam: float = 1e-4,
+    method: str = "path",
+    max_move: float = 0.1,
+    max_iter: int = 5000,
+    tol: float = 1e-6,
+    reach_tol: float = 1e-4,
+    backend: str = "auto",
+    progress: Callable | None = None,
+) -> dict:
+    r"""Product vs chain vs full DAG on random games, from several common starts per game.
+
+    Game ``k`` and its first start are drawn exactly as instance ``k`` of :func:`correlation_sweep`
+    with the same ``seed``; starts ``1, ..., n_starts - 1`` are drawn next from the same
+    generator, i.i.d. normal with standard deviation ``init_scale``. Every start is run by
+    :func:`correlation_compare` on the product, chain and full DAGs.
+
+    Parameters
+    ----------
+    n_games, n_starts : int
+        ``>= 1`` each.
+    seed : int
+    n_states, n_agents, n_actions, gamma, init_scale
+        As in :func:`correlation_sweep`.
+    lam, method, max_move, max_iter, tol, reach_tol, backend
+        As in :func:`correlation_compare`.
+    progress : callable, optional
+        Wraps the iterable of game indices (e.g. ``tqdm.tqdm``).
+
+    Returns
+    -------
+    dict
+        One entry per (game, start), ``n_games * n_starts`` in all: arrays ``game``, ``start``,
+        ``n_states``, ``n_agents``, ``n_joint``, ``mismatch`` (:math:`M`, Lemma 2), and every
+        key of :func:`correlation_compare` except the policies; plus scalar metadata. It can be
+        written with :func:`save_results`.
+
+    Examples
+    --------
+    >>> out = correlation_study(2, 2, seed=0, max_iter=300)
+    >>> out["game"].tolist(), out["start"].tolist()
+    ([0, 0, 1, 1], [0, 1, 0, 1])
+    >>> bool(np.all(out["full_value"] <= out["optimal_value"] + 1e-9))
+    True
+    """
+    n_games = integer("n_games", n_games, minimum=1)
+    n_starts = integer("n_starts", n_starts, minimum=1)
+    seed = integer("seed", seed, minimum=0)
+    states = _choices("n_states", n_states)
+    agents = _choices("n_agents", n_agents)
+    actions = _choices("n_actions", n_actions)
+    init_scale = non_negative("init_scale", init_scale)
+    options = {
+        "lam": lam, "method": method, "max_move": max_move, "max_iter": max_iter, "tol": tol,
+        "reach_tol": reach_tol, "backend": backend,
+    }
+    records = []
+    for k in _progress(range(n_games), progress):
+        # the draws of correlation_sweep's instance k, in its order, then the further starts
+        rng = _rng(seed, k)
+        S = int(rng.choice(states))
+        N = int(rng.choice(agents))
+        sizes = tuple(int(a) for a in rng.choice(actions, size=N))
+        game = random_game(S, sizes, seed=rng, gamma=gamma)
+        starts = [[init_scale * rng.standard_normal((S, a)) for a in sizes]]
+        for _ in range(n_starts - 1):
+            starts.append([init_scale * rng.standard_normal((S, a)) for a in sizes])
+        M = mismatch_coefficient(game)
+        for j, theta in enumerate(starts):
+            rec = {
+                "game": k, "start": j, "n_states": S, "n_agents": N, "n_joint": prod(sizes),
+                "mismatch": M,
+            }
+            out = correlation_compare(game, theta, **options)
+            rec.update({key: v for key, v in out.items() if not key.endswith("_policy")})
+            records.append(rec)
+    meta = {
+        "sweep": "correlation_study", "seed": seed, "n_starts": n_starts, "gamma": gamma,
+        "init_scale": init_scale, "lam": lam, "method": method, "max_move": max_move,
+        "max_iter": max_iter, "tol": tol, "reach_tol": reach_tol,
+    }
+    return _collate(records, meta)
+
+
+# -- Lemma 3: the weak step of its proof, a telescoping identity, adversarial candidates ----------
+#
+# The proof of Lemma 3 (Appendix A.4) bounds every local probability from below by
+# 1/(2|A^j|), hence every parents' marginal by 1/(2^N |A^{P^i}|). Inequality (4) gives the first
+# bound only for actions whose local advantage is non-negative. The functions below measure how far
+# the points reached are from both bounds, compute the telescoping identity that replaces them for
+# a fully-correlated DAG, and generate games and starting points built to make the optimality gap
+# large.
+
+
+def proof_step_ratios(policy: BNPolicy) -> dict:
+    r"""How far ``policy`` is from the two lower bounds used in the proof of Lemma 3 (Appendix A.4).
+
+    Returns
+    -------
+    dict of float
+        ``local``: :math:`\min_{i, s, a^{\mathcal P^i}, a^i} 2 |\mathcal A^i|\,
+        \pi^i(a^i \mid s, a^{\mathcal P^i})`; the proof needs it to be at least 1 (inequality (4)
+        applied to *every* action). ``parents``: :math:`\min_{i, s, a^{\mathcal P^i}} 2^N
+        |\mathcal A^{\mathcal P^i}|\, \pi(a^{\mathcal P^i} \mid s)`; the proof derives that it is at
+        least 1 (an agent without parents contributes :math:`2^N`).
+
+    Examples
+    --------
+    At the uniform policy every local probability is :math:`1/|\mathcal A^i|`, so ``local`` is 2;
+    with two agents the parents' marginal of agent 1 is :math:`1/|\mathcal A^0|`, so ``parents`` is
+    :math:`2^2 = 4`:
+
+    >>> import bnpg
+    >>> from bnpg.games import climbing_game
+    >>> game = climbing_game()
+    >>> proof_step_ratios(bnpg.BNPolicy(game, bnpg.DAG.full(2)))
+    {'local': 2.0, 'parents': 4.0}
+    """
+    if not isinstance(policy, BNPolicy):
+        raise TypeError(f"policy must be a BNPolicy, got {type(policy).__name__}")
+    sizes = policy.game.action_sizes
+    n = len(sizes)
+    local = min(2 * k * float(policy.local(i).min()) for i, k in enumerate(sizes))
+    parents = []
+    for i in range(n):
+        ps = policy.dag.parents(i)
+        if not ps:
+            parents.append(float(2**n))
+            continue
+        n_parent = prod(sizes[j] for j in ps)
+        parents.append(2**n * n_parent * float(policy.marginal(ps).min()))
+    return {"local": float(local), "parents": float(min(parents))}
+
+
+def telescoped_advantage(
+    game: MarkovGame, policy: BNPolicy, lam: float, grads: Sequence[np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""The advantage :math:`Q(s, a) - V(s)` of a fully-correlated BN policy, written through :math:`\nabla L_\lambda`.
+
+    For a fully-correlated DAG (Definition 3) the parents of agent ``i`` are the agents before it
+    in the topological order, so the local advantages of Lemma 1 telescope along a joint action:
+    :math:`Q(s, a) - V(s) = \sum_i A^i(s, a^{\mathcal P^i}, a^i)`. Writing each local advantage
+    through the partial derivative :math:`g^i = \partial L_\lambda / \partial \theta^i_{s,
+    a^{\mathcal P^i}, a^i}` of the exact gradient (unnormalised visitation :math:`d_\mu`, so no
+    factor :math:`1/(1-\gamma)`) and using :math:`|\mathcal A^{\mathcal P^i}| |\mathcal A^i| =
+    |\mathcal A^{\mathcal P^{i'}}|` for the next agent :math:`i'`, the barrier terms cancel in
+    pairs and leave
+
+    .. math::
+
+        Q(s, a) - V(s) =
+        \underbrace{\sum_i \frac{g^i(s, a^{\mathcal P^i}, a^i)}
+                                {d_\mu(s)\, \pi(a^{\mathcal P^i_+} \mid s)}}_{\text{gradient part}}
+        + \underbrace{\frac{\lambda}{|\mathcal S|\, d_\mu(s)}
+          \Big(1 - \frac{1}{|\mathcal A|\, \pi(a \mid s)}\Big)}_{\text{barrier part}},
+
+    an identity valid at every :math:`\theta`, where :math:`\mathcal P^i_+ = \mathcal P^i \cup \{i\}`.
+    At a point with :math:`\|\nabla L_\lambda\|_2 \le \lambda / (2 |\mathcal S| |\mathcal A|
+    \max_i |\mathcal A^i|)` the gradient part is at most
+    :math:`\sqrt N \lambda / (2 \max_i |\mathcal A^i|\, |\mathcal S| |\mathcal A| d_\mu(s) \pi(a \mid s))`
+    (Cauchy-Schwarz over the ``N`` terms, and :math:`\pi(a^{\mathcal P^i_+} \mid s) \ge \pi(a \mid s)`),
+    which the negative part of the barrier term absorbs when :math:`\sqrt N \le 2 \max_i
+    |\mathcal A^i|`; then :math:`Q(s, a) - V(s) \le \lambda / (|\mathcal S| d_\mu(s))` for every
+    :math:`(s, a)`, and the performance difference lemma gives an optimality gap of at most
+    :math:`\lambda M`.
+
+    Parameters
+    ----------
+    game : MarkovGame
+    policy : BNPolicy
+        On a fully-correlated DAG (any numbering of the agents).
+    lam : float
+        :math:`\lambda \ge 0`.
+    grads : sequence of arrays, optional
+        The gradient of :math:`L_\lambda` at ``policy`` in the layout of ``policy.theta``; by default
+        the exact one. Passing another (e.g. finite differences) checks the identity independently.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        The gradient part and the barrier part, each of shape ``(S, A_0, ..., A_{N-1})``.
+
+    Raises
+    ------
+    ValueError
+        If the DAG is not fully correlated.
+
+    Examples
+    --------
+    >>> import numpy as np, bnpg
+    >>> from bnpg.games import climbing_game
+    >>> game = climbing_game(gamma=0.5)
+    >>> policy = bnpg.BNPolicy.random(game, bnpg.DAG.full(2), seed=0)
+    >>> grad_part, barrier_part = telescoped_advantage(game, policy, lam=0.2)
+    >>> ev = bnpg.evaluate(game, policy)
+    >>> bool(np.allclose(grad_part + barrier_part, ev.Q - ev.V[:, None, None], rtol=0, atol=1e-10))
+    True
+    """
+    same_game(game, policy)
+    lam = non_negative("lam", lam)
+    if not policy.dag.is_fully_correlated:
+        raise ValueError(
+            f"policy must be on a fully-correlated DAG (Definition 3), got {policy.dag!r}"
+        )
+    st = policy.structure
+    ev = evaluate(game, policy)
+    if grads is None:
+        grads = value_gradient(policy, ev)
+        if lam:
+            grads = [g + barrier_gradient(policy, i, lam) for i, g in enumerate(grads)]
+    if isinstance(grads, np.ndarray) or len(grads) != game.n_agents:
+        raise ValueError(f"grads must be a list of {game.n_agents} arrays shaped like policy.theta")
+    from ._validation import real_array
+
+    grads = [real_array(f"grads[{i}]", g) for i, g in enumerate(grads)]
+    for i, g in enumerate(grads):
+        if g.shape != st.layouts[i].theta_shape:
+            raise ValueError(
+                f"grads[{i}] must have shape {st.layouts[i].theta_shape}, got {g.shape}"
+            )
+    S, n = game.n_states, game.n_agents
+    d = ev.d.reshape((S,) + (1,) * n)
+    pi = ev.pi
+    gradient_part = np.zeros((S,) + game.action_sizes)
+    for i in range(n):
+        lay = st.layouts[i]
+        family_marginal = pi.sum(axis=lay.other_axes, keepdims=True) if lay.other_axes else pi
+        gradient_part = gradient_part + st.to_joint_axes(i, grads[i]) / (d * family_marginal)
+    barrier_part = lam / (S * d) * (1.0 - 1.0 / (game.n_joint_actions * pi))
+    return gradient_part, barrier_part
+
+
+def concentrated_policy(game: MarkovGame, dag: DAG, actions: Sequence[int], scale: float) -> BNPolicy:
+    r"""A BN policy near the deterministic joint action ``actions``, whatever the parents play.
+
+    Every row of agent ``i``'s parameters is ``scale`` at ``actions[i]`` and 0 elsewhere, so agent
+    ``i`` plays ``actions[i]`` with probability :math:`e^{\text{scale}} / (e^{\text{scale}} +
+    |\mathcal A^i| - 1)` in every state and after every parents' action. Used to start an ascent
+    inside the basin of a suboptimal equilibrium.
+
+    Examples
+    --------
+    >>> import numpy as np, bnpg
+    >>> from bnpg.games import climbing_game
+    >>> policy = concentrated_policy(climbing_game(), bnpg.DAG.full(2), (1, 1), scale=np.log(8.0))
+    >>> round(float(policy.joint()[0, 1, 1]), 12)   # (8 / 10) ** 2
+    0.64
+    """
+    if not isinstance(game, MarkovGame):
+        raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
+    if not isinstance(dag, DAG):
+        raise TypeError(f"dag must be a DAG, got {type(dag).__name__}")
+    if dag.n_agents != game.n_agents:
+        raise ValueError(f"dag has {dag.n_agents} agents but game has {game.n_agents}")
+    if isinstance(actions, (str, bytes)) or not isinstance(actions, Sequence):
+        raise TypeError(f"actions must be a sequence of one action per agent, got {actions!r}")
+    if len(actions) != game.n_agents:
+        raise ValueError(f"actions must list {game.n_agents} actions, got {len(actions)}")
+    acts = []
+    for i, a in enumerate(actions):
+        a = integer(f"actions[{i}]", a, minimum=0)
+        if a >= game.action_sizes[i]:
+            raise ValueError(f"actions[{i}] must be below {game.action_sizes[i]}, got {a}")
+        acts.append(a)
+    scale = real_scalar("scale", scale)
+    template = BNPolicy(game, dag)
+    theta = []
+    for i, lay in enumerate(template.structure.layouts):
+        t = np.zeros(lay.theta_shape)
+        t[..., acts[i]] = scale
+        theta.append(t)
+    return template.with_theta(theta)
+
+
+def jackpot_game(
+    action_sizes: Sequence[int],
+    *,
+    seed,
+    jackpot: float = 2.0,
+    penalty: float = -10.0,
+    gamma: float = 0.9,
+    n_states: int = 1,
+) -> MarkovGame:
+    r"""A random game with a hidden jackpot joint action surrounded by penalties.
+
+    Built on :func:`bnpg.games.random_game` (rewards uniform on [0, 1], random transitions, uniform
+    :math:`\mu`); then in every state one joint action :math:`a^\dagger(s)`, drawn uniformly, pays
+    ``jackpot``, and every joint action that differs from it in exactly one agent's action pays
+    ``penalty``. Against partners that play uniformly, an agent's jackpot action is then worth
+    about :math:`(\text{jackpot} + (|\mathcal A^{-i}| - 1)\,\text{penalty})/|\mathcal A^{-i}|` for
+    two agents: the optimal joint action starts with locally unattractive actions, the situation in
+    which gradient methods are pulled to a suboptimal equilibrium.
+
+    Parameters
+    ----------
+    action_sizes : sequence of int
+        At least one agent, each with at least 2 actions.
+    seed : int or numpy.random.Generator
+    jackpot : float, default 2
+        Must exceed 1, the largest ordinary reward.
+    penalty : float, default -10
+        Must be below 0, the smallest ordinary reward.
+    gamma : float, default 0.9
+    n_states : int, default 1
+
+    Returns
+    -------
+    MarkovGame
+
+    Examples
+    --------
+    >>> import numpy as np, bnpg
+    >>> game = jackpot_game((3, 3), seed=0, jackpot=5.0, penalty=-20.0, gamma=0.0)
+    >>> a = np.unravel_index(int(np.argmax(game.r[0])), (3, 3))
+    >>> float(game.r[0][a]), int((game.r[0] == -20.0).sum())   # 2 agents x 2 other actions
+    (5.0, 4)
+    >>> bnpg.optimal_value(game)
+    5.0
+    """
+    if isinstance(action_sizes, (str, bytes)) or not isinstance(action_sizes, Sequence):
+        raise TypeError(f"action_sizes must be a sequence of integers, got {action_sizes!r}")
+    sizes = tuple(integer(f"action_sizes[{i}]", k, minimum=2) for i, k in enumerate(action_sizes))
+    if not sizes:
+        raise ValueError("action_sizes must list at least one agent")
+    jackpot = real_scalar("jackpot", jackpot)
+    penalty = real_scalar("penalty", penalty)
+    if jackpot <= 1.0:
+        raise ValueError(f"jackpot must exceed the largest ordinary reward 1, got {jackpot!r}")
+    if penalty >= 0.0:
+        raise ValueError(f"penalty must be below the smallest ordinary reward 0, got {penalty!r}")
+    n_states = integer("n_states", n_states, minimum=1)
+    from ._validation import as_generator
+
+    rng = as_generator(seed)
+    base = random_game(n_states, sizes, seed=rng, gamma=gamma)
+    r = np.array(base.r)
+    grids = np.indices(sizes)
+    for s in range(n_states):
+        target = tuple(int(rng.integers(k)) for k in sizes)
+        differ = sum((grids[i] != target[i]).astype(int) for i in range(len(sizes)))
+        r[s][differ == 1] = penalty
+        r[s][target] = jackpot
+    return MarkovGame(base.P, r, base.mu, base.gamma)
+
+
+def _optimal_visitation(game: MarkovGame) -> np.ndarray:
+    """:math:`d_\\mu^{\\pi^*}` of a deterministic optimal joint policy."""
+    from .evaluation import evaluate_joint
+    from .gaps import deterministic_joint
+
+    return evaluate_joint(game, deterministic_joint(game, optimal_solution(game).rule)).d
+
+
+def lemma3_point(
+    instance: Instance, *, method: str = "armijo", max_iter: int = 5000
+) -> tuple[dict, BNPolicy]:
+    r"""Reach an approximate stationary point of a fully-correlated instance and measure Lemma 3 there.
+
+    Parameters
+    ----------
+    instance : Instance
+        Its DAG must be fully correlated (Definition 3).
+    method, max_iter
+        Passed to :func:`ascend` (the target is :func:`stationarity_threshold`).
+
+    Returns
+    -------
+    (dict, BNPolicy)
+        The record and the policy reached. The record holds ``n_states``, ``n_agents``,
+        ``n_joint``, ``max_actions``, ``gamma``, ``lam``, ``M``, ``threshold``, ``grad_norm``,
+        ``met``, ``iterations``, ``value``, ``optimal_value``, ``worst_value``
+        (:math:`\min_\pi V_\pi(\mu)`), ``optimality_gap``, ``bound``
+        (:math:`2^{N+1} N \lambda M`), ``ratio`` (gap / bound), ``gap_over_lam_m``,
+        ``nonvacuous`` (bound :math:`< V^* - V_{\text{worst}}`), ``local_ratio`` and
+        ``parents_ratio`` (:func:`proof_step_ratios`), ``advantage_ratio``
+        (:math:`\max_{s, a} |\mathcal S| d_\mu(s) (Q(s, a) - V(s)) / \lambda`, at most 1 by the
+        argument of :func:`telescoped_advantage` when the threshold is met) and ``pd_bound``
+        (:math:`\frac{\lambda}{|\mathcal S|} \sum_s d_\mu^{\pi^*}(s) / d_\mu(s)`, which bounds the gap
+        when ``advantage_ratio <= 1`` and is itself at most :math:`\lambda M`).
+
+    Examples
+    --------
+    >>> import bnpg
+    >>> from bnpg.games import climbing_game
+    >>> game = climbing_game(gamma=0.0)
+    >>> inst = Instance(game, bnpg.DAG.full(2), 0.1, concentrated_policy(game, bnpg.DAG.full(2), (1, 1), 3.0))
+    >>> rec, policy = lemma3_point(inst)
+    >>> rec["met"], rec["advantage_ratio"] <= 1, rec["optimality_gap"] <= rec["pd_bound"]
+    (True, True, True)
+    """
+    if not isinstance(instance, Instance):
+        raise TypeError(f"instance must be an Instance, got {type(instance).__name__}")
+    game, dag, lam = instance.game, instance.dag, instance.lam
+    if not dag.is_fully_correlated:
+        raise ValueError(f"instance.dag must be fully correlated (Definition 3), got {dag!r}")
+    run = ascend(game, instance.policy, lam, method=method, max_iter=max_iter)
+    policy = run.policy
+    N, S = game.n_agents, game.n_states
+    M = mismatch_coefficient(game)
+    ev = evaluate(game, policy)
+    v_star = optimal_value(game)
+    v_worst = _worst_value(game)
+    gap = v_star - ev.value
+    bound = 2 ** (N + 1) * N * lam * M
+    advantage = ev.Q - ev.V.reshape((S,) + (1,) * N)
+    scaled = advantage * (S * ev.d.reshape((S,) + (1,) * N))
+    ratios = proof_step_ratios(policy)
+    record = {
+        "n_states": S,
+        "n_agents": N,
+        "n_joint": game.n_joint_actions,
+        "max_actions": max(game.action_sizes),
+        "gamma": game.gamma,
+        "lam": lam,
+        "M": M,
+        "threshold": run.tol,
+        "grad_norm": run.grad_norm,
+        "met": run.met,
+        "iterations": run.iterations,
+        "value": ev.value,
+        "optimal_value": v_star,
+        "worst_value": v_worst,
+        "optimality_gap": gap,
+        "bound": bound,
+        "ratio": gap / bound if bound > 0 else float("inf"),
+        "gap_over_lam_m": gap / (lam * M) if lam > 0 else float("inf"),
+        "nonvacuous": bool(bound < v_star - v_worst),
+        "local_ratio": ratios["local"],
+        "parents_ratio": ratios["parents"],
+        "advantage_ratio": float(scaled.max() / lam) if lam > 0 else float("inf"),
+        "pd_bound": float(lam / S * np.sum(_optimal_visitation(game) / ev.d)),
+    }
+    return record, policy
+
+
+def _reversed_full(n: int) -> DAG:
+    """The fully-correlated DAG in which agent ``n - 1`` acts first and agent 0 last."""
+    return DAG([list(range(i + 1, n)) for i in range(n)])
+
+
+def lemma3_candidates(
+    *,
+    lams: Sequence[float] = (1e-3, 1e-2, 1e-1, 1.0),
+    gammas: Sequence[float] = (0.0, 0.9, 0.99),
+    scales: Sequence[float] = (3.0, 8.0),
+    seed: int = 0,
+) -> list[tuple[str, Instance]]:
+    r"""Instances built to make the optimality gap of Lemma 3 large, with a label for each.
+
+    For every discount factor in ``gammas`` the games are: the climbing game; the penalty game
+    with :math:`k = -100` and :math:`k = -1000`; :func:`jackpot_game` with two agents of 3 and of
+    10 actions and with three agents of 3 actions (one state, jackpot 2, penalty -10); the same
+    with three states; a random three-agent game; and, when :math:`\gamma > 0`, the multi-state
+    :func:`bnpg.games.search_game` with two and with three drones on three cells. Each game is
+    paired with two fully-correlated DAGs (agent 0 first, :meth:`bnpg.DAG.full`, and agent
+    :math:`N - 1` first) and with starting points: the uniform policy and, for every scale in
+    ``scales``, :func:`concentrated_policy` at a suboptimal joint action (the climbing game's
+    equilibria (1, 1) and (2, 2); the penalty game's safe (1, 1); the best ordinary joint action of
+    a jackpot game, which is a Nash equilibrium of the pure game; both or all drones on cell 0).
+    Each combination is run for every :math:`\lambda` in ``lams``.
+
+    Returns
+    -------
+    list of (str, Instance)
+        Labels ``"family|gamma|dag|start|lam"``; the list is the same for the same arguments.
+
+    Examples
+    --------
+    >>> cands = lemma3_candidates(lams=(0.1,), gammas=(0.0,), scales=(3.0,))
+    >>> sorted({label.split("|")[0] for label, _ in cands})[:3]
+    ['climbing', 'jackpot-2x10', 'jackpot-2x3']
+    >>> all(inst.dag.is_fully_correlated for _, inst in cands)
+    True
+    """
+    from .games import climbing_game, penalty_game, search_game
+
+    lams = tuple(positive("lams entry", x) for x in lams)
+    gammas = tuple(real_scalar("gammas entry", g) for g in gammas)
+    scales = tuple(positive("scales entry", x) for x in scales)
+    seed = integer("seed", seed, minimum=0)
+    rng = np.random.default_rng([seed, 3])
+
+    def ordinary_best(game: MarkovGame) -> tuple[int, ...]:
+        r0 = np.where((game.r[0] >= 0) & (game.r[0] <= 1), game.r[0], -np.inf)
+        return tuple(int(k) for k in np.unravel_index(int(np.argmax(r0)), game.action_sizes))
+
+    games: list[tuple[str, MarkovGame, list[tuple[int, ...]]]] = []
+    for gamma in gammas:
+        games.append((f"climbing|{gamma:g}", climbing_game(gamma), [(1, 1), (2, 2)]))
+        for k in (-100.0, -1000.0):
+            games.append((f"penalty{k:g}|{gamma:g}", penalty_game(k, gamma), [(1, 1)]))
+        for name, sizes, n_states in (
+            ("jackpot-2x3", (3, 3), 1), ("jackpot-2x10", (10, 10), 1), ("jackpot-3x3", (3, 3, 3), 1),
+            ("jackpot-2x3-S3", (3, 3), 3), ("jackpot-3x3-S3", (3, 3, 3), 3),
+        ):
+            game = jackpot_game(sizes, seed=rng, gamma=gamma, n_states=n_states)
+            games.append((f"{name}|{gamma:g}", game, [ordinary_best(game)]))
+        game = random_game(2, (3, 3, 3), seed=rng, gamma=gamma)
+        worst = np.unravel_index(int(np.argmin(game.r[0])), game.action_sizes)
+        games.append((f"random-3x3|{gamma:g}", game, [tuple(int(k) for k in worst)]))
+        if gamma > 0:
+            games.append((f"search-2|{gamma:g}", search_game(2, 3, gamma=gamma), [(0, 0)]))
+            games.append((f"search-3|{gamma:g}", search_game(3, 3, gamma=gamma), [(0, 0, 0)]))
+
+    out = []
+    for label, game, bad_actions in games:
+        n = game.n_agents
+        for dag_name, dag in (("full", DAG.full(n)), ("reversed", _reversed_full(n))):
+            starts = [("uniform", BNPolicy(game, dag))]
+            for actions in bad_actions:
+                for scale in scales:
+                    name = "near" + "".join(str(a) for a in actions) + f"x{scale:g}"
+                    starts.append((name, concentrated_policy(game, dag, actions, scale)))
+            for start_name, policy in starts:
+                for lam in lams:
+                    out.append(
+                        (f"{label}|{dag_name}|{start_name}|{lam:g}", Instance(game, dag, lam, policy))
+                    )
+    return out
+
+
+def lemma3_search(
+    candidates: Sequence[tuple[str, Instance]],
+    *,
+    method: str = "armijo",
+    max_iter: int = 20000,
+    progress: Callable | None = None,
+) -> tuple[dict, list[BNPolicy]]:
+    """Run :func:`lemma3_point` on every candidate of :func:`lemma3_candidates` (or any labelled list).
+
+    Returns
+    -------
+    (dict, list of BNPolicy)
+        The records collated into arrays (plus ``label``, and the scalars ``sweep``, ``method``,
+        ``max_iter``), and the policies reached, in the order of ``candidates``.
+
+    Examples
+    --------
+    >>> cands = lemma3_candidates(lams=(0.1,), gammas=(0.0,), scales=(3.0,))[:2]
+    >>> results, policies = lemma3_search(cands)
+    >>> results["met"].tolist(), len(policies)
+    ([True, True], 2)
+    """
+    if isinstance(candidates, (str, bytes)) or not isinstance(candidates, Sequence):
+        raise TypeError("candidates must be a sequence of (label, Instance) pairs")
+    records, policies = [], []
+    for item in _progress(candidates, progress):
+        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Instance)):
+            raise TypeError("candidates must be a sequence of (label, Instance) pairs")
+        label, inst = item
+        rec, policy = lemma3_point(inst, method=method, max_iter=max_iter)
+        rec["label"] = str(label)
+        records.append(rec)
+        policies.append(policy)
+    meta = {"sweep": "lemma3_adversarial", "method": method, "max_iter": max_iter}
+    return _collate(records, meta), policies
+
+
+__all__ += [
+    "concentrated_policy",
+    "jackpot_game",
+    "lemma3_candidates",
+    "lemma3_point",
+    "lemma3_search",
+    "proof_step_ratios",
+    "save_lemma3_search",
+    "telescoped_advantage",
+]
+
+
+def save_lemma3_search(
+    folder: str | os.PathLike,
+    *,
+    method: str = "armijo",
+    max_iter: int = 20000,
+    progress: Callable | None = None,
+    **candidate_options,
+) -> dict:
+    """Run :func:`lemma3_search` on :func:`lemma3_candidates` and write the results to ``folder``.
+
+    Writes ``lemma3-search.json`` (every record, see :func:`lemma3_point`) and
+    ``lemma3-worst.npz`` (:func:`save_instance` of the point reached with the largest ``ratio``
+    among the records with ``met`` and ``nonvacuous``, so that it can be reloaded and checked
+    again).
+
+    Parameters
+    ----------
+    folder : path
+        Created if missing.
+    method, max_iter, progress
+        Passed to :func:`lemma3_search`.
+    **candidate_options
+        Passed to :func:`lemma3_candidates`.
+
+    Returns
+    -------
+    dict
+        The results, with the scalar ``worst_index`` (position of the saved point) added.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> out = save_lemma3_search(folder, lams=(0.1,), gammas=(0.0,), scales=(3.0,))
+    >>> sorted(os.listdir(folder)), bool(out["met"][int(out["worst_index"])])
+    (['lemma3-search.json', 'lemma3-worst.npz'], True)
+    """
+    candidates = lemma3_candidates(**candidate_options)
+    results, policies = lemma3_search(candidates, method=method, max_iter=max_iter, progress=progress)
+    eligible = results["met"] & results["nonvacuous"]
+    if not eligible.any():
+        raise ValueError("no candidate met the gradient threshold with a non-vacuous bound")
+    worst = int(np.flatnonzero(eligible)[np.argmax(results["ratio"][eligible])])
+    results["worst_index"] = worst
+    folder = os.fspath(folder)
+    os.makedirs(folder, exist_ok=True)
+    save_results(os.path.join(folder, "lemma3-search.json"), results)
+    inst = candidates[worst][1]
+    save_instance(os.path.join(folder, "lemma3-worst.npz"), inst.game, inst.dag, inst.lam, policies[worst])
+    return results

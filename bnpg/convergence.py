@@ -1,0 +1,574 @@
+r"""The dynamics (2)-(3) run with the step size and regularisation of Theorems 1-2 (paper, Section 4.2, Appendix A.3, A.5).
+
+**The theorems' parameters.** For a target :math:`\epsilon > 0`, Theorem 1 (Nash gap) takes
+:math:`\lambda = \epsilon / (2M)` and Theorem 2 (optimality gap, fully-correlated DAG) takes
+:math:`\lambda = \epsilon / (2^{N+1} N M)`; both take the step :math:`\eta = 1/\beta_\lambda` of
+Lemma 4. :func:`theory_setting` computes these numbers for a game and a DAG, together with the gradient
+threshold of Lemmas 2-3, :math:`\tau = \lambda / (2 |\mathcal S| |\mathcal A| \max_i |\mathcal A^i|)`.
+
+**First crossing.** The theorems bound the first ``T`` with :math:`\min_{t<T} \text{gap}_t \le \epsilon`,
+where :math:`\text{gap}_t` is the gap of the iterate :math:`\theta_t` (``t`` updates after
+:math:`\theta_0`). Since :math:`\min_{t<T} \text{gap}_t \le \epsilon` first holds at
+:math:`T = t^\star + 1`, with :math:`t^\star` the first iterate whose gap is at most :math:`\epsilon`,
+:func:`run_dynamics` reports :math:`T_{\text{obs}} = t^\star + 1`. A Nash gap costs a few best
+responses, so it is not evaluated at every step. The gap is evaluated at geometric checkpoints
+:math:`c_0 = 0`, :math:`c_{k+1} = \max(c_k + 1, \lceil g\, c_k \rceil)`; at the first checkpoint
+:math:`c_k` where it is at most :math:`\epsilon`, the interval :math:`(c_{k-1}, c_k]` is cut into
+``split`` equal parts, the first part whose right end is at most :math:`\epsilon` is cut again, and so
+on down to single steps. The reported :math:`t^\star` is therefore an iterate whose gap is at most
+:math:`\epsilon` and whose predecessor (if any) has a gap above :math:`\epsilon`; it is the first such
+iterate unless the gap dipped below :math:`\epsilon` and rose again between two inspected iterates
+before it. In every case the true first crossing is *at most* the reported one, so
+:math:`T_{\text{obs}} \le T_{\text{bound}}` is a valid check of a theorem, while a claim that a run
+needs *more* than some number of steps requires more (a monotone gap, for instance).
+
+**The envelope of the proofs.** Gradient ascent with :math:`\eta = 1/\beta_\lambda` on a
+:math:`\beta_\lambda`-smooth objective gains at least :math:`\|\nabla L_\lambda(\theta_t)\|^2 / (2\beta_\lambda)`
+per step, so
+
+.. math::
+
+    \min_{t<T} \|\nabla L_\lambda(\theta_t)\|_2^2 \le \frac{2\beta_\lambda (L_\lambda(\theta_T) -
+    L_\lambda(\theta_0))}{T} \le \frac{2\beta_\lambda (L_{\sup} - L_\lambda(\theta_0))}{T},
+    \qquad L_{\sup} = V^\star(\mu),
+
+because the log barrier is at most 0. Appendices A.3 and A.5 bound the gain
+:math:`L_\lambda(\theta^\star) - L_\lambda(\theta_0)` by :math:`(r_{\max} - r_{\min})/(1-\gamma)`;
+:func:`gradient_envelope` evaluates the right-hand side for any gain, :func:`proof_gain` returns the
+gain the proofs use and :func:`actual_gain` the true one, :math:`V^\star(\mu) - L_\lambda(\theta_0)`.
+:func:`corrected_iteration_bound` is the iteration count the same argument gives with the true gain:
+:math:`T = 2\beta_\lambda (V^\star(\mu) - L_\lambda(\theta_0)) / \tau^2`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validation import integer, positive, real_scalar, same_game
+from .dag import DAG
+from .dynamics import gradient_ascent, smoothness_bound
+from .evaluation import value
+from .game import MarkovGame
+from .gaps import mismatch_coefficient, nash_gap, optimal_value
+from .objective import objective
+from .policy import BNPolicy
+
+__all__ = [
+    "GAP_METRICS",
+    "Run",
+    "TheorySetting",
+    "actual_gain",
+    "corrected_iteration_bound",
+    "envelope_violations",
+    "gradient_envelope",
+    "proof_gain",
+    "run_dynamics",
+    "running_min",
+    "theory_setting",
+]
+
+#: The gaps :func:`run_dynamics` can track: Definition 1 (Theorem 1) and Definition 2 (Theorem 2).
+GAP_METRICS = ("nash_gap", "optimality_gap")
+
+
+# ------------------------------------------------------------------------------------------------
+# The theorems' parameters
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TheorySetting:
+    r"""The numbers Theorem 1 or 2 fixes for a game, a DAG and a target :math:`\epsilon`.
+
+    Attributes
+    ----------
+    theorem : int
+        1 (Nash gap) or 2 (optimality gap).
+    eps : float
+        The target gap.
+    M : float
+        Mismatch coefficient.
+    lam : float
+        :math:`\epsilon/(2M)` (Theorem 1) or :math:`\epsilon/(2^{N+1} N M)` (Theorem 2).
+    beta : float
+        :math:`\beta_\lambda` of Lemma 4 at this :math:`\lambda`.
+    eta : float
+        :math:`1/\beta_\lambda`.
+    threshold : float
+        :math:`\tau = \lambda/(2|\mathcal S||\mathcal A|\max_i|\mathcal A^i|)`, the gradient norm under
+        which Lemma 2 (or 3) applies.
+    metric : str
+        ``"nash_gap"`` or ``"optimality_gap"``.
+    """
+
+    theorem: int
+    eps: float
+    M: float
+    lam: float
+    beta: float
+    eta: float
+    threshold: float
+    metric: str
+
+
+def theory_setting(game: MarkovGame, dag: DAG, eps: float, *, theorem: int, M=None) -> TheorySetting:
+    r"""The regularisation, step size and gradient threshold of Theorem 1 or 2.
+
+    Parameters
+    ----------
+    game : MarkovGame
+    dag : DAG
+        Theorem 2 requires a fully-correlated DAG (Definition 3).
+    eps : float
+        Target gap, ``> 0``.
+    theorem : {1, 2}
+    M : float, optional
+        Mismatch coefficient; ``None`` computes it exactly (:func:`bnpg.mismatch_coefficient`).
+
+    Returns
+    -------
+    TheorySetting
+
+    Raises
+    ------
+    ValueError
+        For Theorem 2 with a DAG that is not fully correlated, for ``M < 1`` or an infinite ``M``.
+
+    Examples
+    --------
+    One state, two agents with two actions, rewards in [0, 1], gamma = 1/2, so M = 1 and
+    beta = 8 * 2 * 1 / (1/2)^3 + 2 lam (1 + 1) = 128 + 4 lam; with eps = 1/2, lam = 1/4.
+
+    >>> import bnpg
+    >>> from bnpg import convergence, games
+    >>> game = games.matching_game(2, 2, gamma=0.5)
+    >>> s = convergence.theory_setting(game, bnpg.DAG.empty(2), 0.5, theorem=1)
+    >>> s.lam, s.beta, s.threshold   # tau = (1/4) / (2 * 1 * 4 * 2)
+    (0.25, 129.0, 0.015625)
+    """
+    if not isinstance(game, MarkovGame):
+        raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
+    if not isinstance(dag, DAG):
+        raise TypeError(f"dag must be a DAG, got {type(dag).__name__}")
+    if dag.n_agents != game.n_agents:
+        raise ValueError(f"dag has {dag.n_agents} agents but the game has {game.n_agents}")
+    if isinstance(theorem, bool) or not isinstance(theorem, int):
+        raise TypeError(f"theorem must be the int 1 or 2, got {type(theorem).__name__} {theorem!r}")
+    if theorem not in (1, 2):
+        raise ValueError(f"theorem must be 1 or 2, got {theorem}")
+    eps = positive("eps", eps)
+    if theorem == 2 and not dag.is_fully_correlated:
+        raise ValueError(
+            f"theorem 2 needs a fully-correlated DAG (Definition 3); dag has {dag.n_edges} of "
+            f"{dag.n_agents * (dag.n_agents - 1) // 2} edges"
+        )
+    if M is None:
+        M = mismatch_coefficient(game)
+        if not math.isfinite(M):
+            raise ValueError("the game violates Assumption 1 (M is infinite)")
+    else:
+        M = positive("M", M)
+        if M < 1.0:
+            raise ValueError(f"M must be >= 1, got {M!r}")
+    n = game.n_agents
+    lam = eps / (2 * M) if theorem == 1 else eps / (2 ** (n + 1) * n * M)
+    beta = smoothness_bound(game, dag, lam)
+    threshold = lam / (2 * game.n_states * game.n_joint_actions * max(game.action_sizes))
+    return TheorySetting(
+        theorem=theorem, eps=eps, M=float(M), lam=lam, beta=beta, eta=1.0 / beta,
+        threshold=threshold, metric=GAP_METRICS[theorem - 1],
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Gains and envelopes
+# ------------------------------------------------------------------------------------------------
+
+
+def proof_gain(game: MarkovGame) -> float:
+    r"""The bound :math:`(r_{\max} - r_{\min})/(1-\gamma)` that A.3 and A.5 put on :math:`L_\lambda(\theta^\star) - L_\lambda(\theta_0)`.
+
+    >>> from bnpg import convergence, games
+    >>> convergence.proof_gain(games.matching_game(2, 2, gamma=0.5))
+    2.0
+    """
+    if not isinstance(game, MarkovGame):
+        raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
+    return (game.r_max - game.r_min) / (1 - game.gamma)
+
+
+def actual_gain(game: MarkovGame, policy: BNPolicy, lam: float) -> float:
+    r""":math:`V^\star(\mu) - L_\lambda(\theta_0)`: how much :math:`L_\lambda` can still rise from ``policy``.
+
+    :math:`L_\lambda \le V_\theta(\mu) \le V^\star(\mu)` because the barrier term is
+    :math:`-\lambda \sum_i \mathbb E[\mathrm{KL}] \le 0`, so this bounds the gain of any run from
+    ``policy``. For the uniform policy the barrier is 0 and the gain is at most :func:`proof_gain`.
+
+    >>> import bnpg
+    >>> from bnpg import convergence, games
+    >>> game = games.matching_game(2, 2, gamma=0.5)
+    >>> convergence.actual_gain(game, bnpg.BNPolicy(game, bnpg.DAG.empty(2)), 0.25)   # 2 - 1
+    1.0
+    """
+    same_game(game, policy)
+    lam = real_scalar("lam", lam)
+    if lam < 0:
+        raise ValueError(f"lam must be >= 0, got {lam!r}")
+    return optimal_value(game) - objective(game, policy, lam)
+
+
+def gradient_envelope(beta: float, gain: float, T) -> np.ndarray:
+    r""":math:`\sqrt{2\beta\, \text{gain} / T}`, the bound on :math:`\min_{t<T}\|\nabla L_\lambda(\theta_t)\|_2` for :math:`\eta = 1/\beta`.
+
+    Parameters
+    ----------
+    beta : float
+        The smoothness constant used as ``1/eta``, ``> 0``.
+    gain : float
+        A bound on :math:`L_\lambda(\theta_T) - L_\lambda(\theta_0)`, ``>= 0``.
+    T : int or array_like of int
+        Numbers of iterates, each ``>= 1``.
+
+    Returns
+    -------
+    ndarray of float, the shape of ``T``
+
+    >>> from bnpg import convergence
+    >>> convergence.gradient_envelope(128.0, 2.0, [1, 4, 512]).tolist()
+    [22.627416997969522, 11.313708498984761, 1.0]
+    """
+    beta = positive("beta", beta)
+    gain = real_scalar("gain", gain)
+    if gain < 0:
+        raise ValueError(f"gain must be >= 0, got {gain!r}")
+    T = np.asarray(T)
+    if T.dtype == bool or not np.issubdtype(T.dtype, np.integer):
+        raise TypeError(f"T must hold integers, got dtype {T.dtype}")
+    if np.any(T < 1):
+        raise ValueError(f"T must be >= 1, got minimum {int(T.min())}")
+    return np.sqrt(2.0 * beta * gain / T.astype(float))
+
+
+def running_min(values) -> np.ndarray:
+    """``out[k] = min(values[:k + 1])``, a new array.
+
+    >>> from bnpg import convergence
+    >>> convergence.running_min([3.0, 1.0, 2.0, 0.5]).tolist()
+    [3.0, 1.0, 1.0, 0.5]
+    """
+    arr = np.array(values, dtype=float)
+    if arr.ndim != 1:
+        raise ValueError(f"values must be one-dimensional, got shape {arr.shape}")
+    return np.minimum.accumulate(arr) if arr.size else arr
+
+
+def envelope_violations(steps, grad_norm, beta: float, gain: float) -> np.ndarray:
+    r"""Recorded steps at which the smallest recorded gradient norm so far exceeds the envelope.
+
+    At a recorded step :math:`t_k` the smallest norm among the records :math:`t_0 \le \dots \le t_k` is
+    compared with :func:`gradient_envelope` at :math:`T = t_k + 1`. The records are a subset of the
+    iterates :math:`t < T`, so their minimum is at least :math:`\min_{t<T}\|\nabla L_\lambda(\theta_t)\|`:
+    an empty result verifies the envelope at every recorded ``T``; a non-empty one is a violation only
+    if the norm cannot be smaller between records.
+
+    Parameters
+    ----------
+    steps : array_like of int, increasing
+    grad_norm : array_like of float, aligned with ``steps``
+    beta, gain : float
+        As in :func:`gradient_envelope`.
+
+    Returns
+    -------
+    ndarray of int
+        The offending ``t_k``.
+
+    >>> from bnpg import convergence
+    >>> convergence.envelope_violations([0, 1, 3], [0.5, 0.4, 0.3], 1.0, 0.05).tolist()   # sqrt(0.1 / T)
+    [0, 1, 3]
+    >>> convergence.envelope_violations([0, 1, 3], [0.2, 0.2, 0.1], 1.0, 0.05).tolist()
+    []
+    """
+    steps = np.asarray(steps)
+    if steps.dtype == bool or not np.issubdtype(steps.dtype, np.integer):
+        raise TypeError(f"steps must hold integers, got dtype {steps.dtype}")
+    norms = running_min(grad_norm)
+    if norms.shape != steps.shape:
+        raise ValueError(f"grad_norm must have shape {steps.shape} like steps, got {norms.shape}")
+    if steps.size > 1 and np.any(np.diff(steps) <= 0):
+        raise ValueError("steps must be strictly increasing")
+    bound = gradient_envelope(beta, gain, steps + 1)
+    return steps[norms > bound]
+
+
+def corrected_iteration_bound(setting: TheorySetting, gain: float) -> float:
+    r"""The iteration count of A.3 / A.5 with the true gain: :math:`2\beta_\lambda\, \text{gain} / \tau^2`.
+
+    With ``gain`` :math:`= (r_{\max}-r_{\min})/(1-\gamma)` (:func:`proof_gain`) this is the re-derived
+    bound of :func:`bnpg.bounds.iteration_bound` (``as_printed=False``); with
+    ``gain`` :math:`= V^\star(\mu) - L_\lambda(\theta_0)` (:func:`actual_gain`) it holds from any
+    :math:`\theta_0`.
+
+    >>> import bnpg
+    >>> from bnpg import convergence, games
+    >>> game = games.matching_game(2, 2, gamma=0.5)
+    >>> s = convergence.theory_setting(game, bnpg.DAG.empty(2), 0.5, theorem=1)
+    >>> convergence.corrected_iteration_bound(s, 2.0)   # 2 * 129 * 2 / (1/64)^2
+    2113536.0
+    """
+    if not isinstance(setting, TheorySetting):
+        raise TypeError(f"setting must be a TheorySetting, got {type(setting).__name__}")
+    gain = real_scalar("gain", gain)
+    if gain < 0:
+        raise ValueError(f"gain must be >= 0, got {gain!r}")
+    return 2.0 * setting.beta * gain / setting.threshold**2
+
+
+# ------------------------------------------------------------------------------------------------
+# Running the dynamics
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    r"""A run of the dynamics (2)-(3) with its gap tracked (see :func:`run_dynamics`).
+
+    Attributes
+    ----------
+    steps : ndarray of int
+        Steps at which :math:`L_\lambda`, :math:`V` and :math:`\|\nabla L_\lambda\|` were recorded.
+    objective, value, grad_norm : ndarray of float
+        Aligned with ``steps``.
+    gap_steps : ndarray of int
+        Every step at which the gap was evaluated (checkpoints and refinement), increasing.
+    gaps : ndarray of float
+        The gap at ``gap_steps``.
+    checkpoints : ndarray of int
+        The geometric checkpoints (a subset of ``gap_steps``).
+    first_below : int or None
+        :math:`t^\star`, the iterate found as the first with gap at most ``eps``; ``None`` if no
+        inspected iterate up to ``horizon`` qualifies.
+    metric : str
+    eps, lam, eta : float
+    horizon : int
+    policy : BNPolicy
+        The iterate at ``horizon``.
+    """
+
+    steps: np.ndarray
+    objective: np.ndarray
+    value: np.ndarray
+    grad_norm: np.ndarray
+    gap_steps: np.ndarray
+    gaps: np.ndarray
+    checkpoints: np.ndarray
+    first_below: int | None
+    metric: str
+    eps: float
+    lam: float
+    eta: float
+    horizon: int
+    policy: BNPolicy
+
+    @property
+    def T_observed(self) -> int | None:
+        r""":math:`t^\star + 1`, the first ``T`` with :math:`\min_{t<T}\text{gap}_t \le \epsilon` (``None`` if not reached)."""
+        return None if self.first_below is None else self.first_below + 1
+
+    @property
+    def reached(self) -> bool:
+        """Whether an inspected iterate has gap at most ``eps``."""
+        return self.first_below is not None
+
+    def checkpoint_gaps(self) -> np.ndarray:
+        """The gaps at :attr:`checkpoints`."""
+        return self.gaps[np.searchsorted(self.gap_steps, self.checkpoints)]
+
+    def running_min_gap(self) -> tuple[np.ndarray, np.ndarray]:
+        r"""``(T, m)`` with ``m[k]`` the smallest gap among the inspected iterates :math:`t < T_k`.
+
+        ``T_k = gap_steps[k] + 1``; ``m[k]`` is an upper bound on :math:`\min_{t<T_k}\text{gap}_t`.
+        """
+        return self.gap_steps + 1, running_min(self.gaps)
+
+    def max_gap_after_crossing(self) -> float | None:
+        """The largest gap at an inspected iterate after :attr:`first_below` (``None`` if not reached)."""
+        if self.first_below is None:
+            return None
+        after = self.gaps[self.gap_steps > self.first_below]
+        return float(after.max()) if after.size else float(self.gaps[self.gap_steps == self.first_below][0])
+
+
+def _gap_function(game: MarkovGame, metric: str):
+    if metric == "nash_gap":
+        return lambda policy: nash_gap(game, policy)
+    v_star = optimal_value(game)
+    return lambda policy: v_star - value(game, policy)
+
+
+def _advance(game: MarkovGame, policy: BNPolicy, lam: float, eta: float, n: int) -> BNPolicy:
+    if n == 0:
+        return policy
+    return gradient_ascent(
+        game, policy, lam=lam, eta=eta, steps=n, record_every=n, metrics=("value",)
+    ).policy
+
+
+def run_dynamics(
+    game: MarkovGame,
+    policy: BNPolicy,
+    *,
+    lam: float,
+    eta: float,
+    eps: float,
+    metric: str,
+    horizon: int,
+    growth: float = 1.25,
+    split: int = 16,
+    records_per_segment: int = 8,
+    stop_at_crossing: bool = False,
+) -> Run:
+    r"""Run (2)-(3) from ``policy`` and find the first iterate whose gap is at most ``eps``.
+
+    Parameters
+    ----------
+    game : MarkovGame
+    policy : BNPolicy
+        :math:`\theta_0` (not modified).
+    lam, eta : float
+        :math:`\lambda \ge 0` and :math:`\eta > 0`.
+    eps : float
+        Target gap, ``> 0``.
+    metric : {"nash_gap", "optimality_gap"}
+    horizon : int
+        Number of updates to run, ``>= 0`` (the run stops earlier only with ``stop_at_crossing``).
+    growth : float, default 1.25
+        Ratio ``g > 1`` of the geometric checkpoints (see the module docstring).
+    split : int, default 16
+        Parts per refinement level, ``>= 2``.
+    records_per_segment : int, default 8
+        :math:`L_\lambda`, :math:`V` and :math:`\|\nabla L_\lambda\|` are recorded at about this many
+        equally spaced steps between consecutive checkpoints (at every step of a shorter segment).
+    stop_at_crossing : bool, default False
+        Stop at the first checkpoint whose gap is at most ``eps`` (after refining the crossing).
+
+    Returns
+    -------
+    Run
+
+    Examples
+    --------
+    >>> import bnpg
+    >>> from bnpg import convergence, games
+    >>> game = games.matching_game(2, 2, gamma=0.5)
+    >>> start = bnpg.BNPolicy(game, bnpg.DAG.chain(2))   # uniform: optimality gap 2 - 1 = 1
+    >>> run = convergence.run_dynamics(game, start, lam=0.05, eta=0.1, eps=0.5,
+    ...                                metric="optimality_gap", horizon=2000)
+    >>> dense = bnpg.gradient_ascent(game, start, lam=0.05, eta=0.1, steps=2000,
+    ...                              metrics=("optimality_gap",))
+    >>> run.first_below == dense.first_step_below("optimality_gap", 0.5)
+    True
+    """
+    same_game(game, policy)
+    lam = real_scalar("lam", lam)
+    if lam < 0:
+        raise ValueError(f"lam must be >= 0, got {lam!r}")
+    eta = positive("eta", eta)
+    eps = positive("eps", eps)
+    if metric not in GAP_METRICS:
+        raise ValueError(f"metric must be one of {GAP_METRICS}, got {metric!r}")
+    horizon = integer("horizon", horizon, minimum=0)
+    growth = real_scalar("growth", growth)
+    if growth <= 1.0:
+        raise ValueError(f"growth must be > 1, got {growth!r}")
+    split = integer("split", split, minimum=2)
+    records_per_segment = integer("records_per_segment", records_per_segment, minimum=1)
+    if not isinstance(stop_at_crossing, bool):
+        raise TypeError(f"stop_at_crossing must be a bool, got {type(stop_at_crossing).__name__}")
+
+    gap_of = _gap_function(game, metric)
+    gap_points: dict[int, float] = {}
+    checkpoints: list[int] = []
+    rec_steps: list[np.ndarray] = []
+    rec = {"objective": [], "value": [], "grad_norm": []}
+    first_below = None
+
+    t, current = 0, policy
+    previous = None  # (t, policy) of the last checkpoint with gap above eps
+    while True:
+        gap = gap_of(current)
+        gap_points[t] = gap
+        checkpoints.append(t)
+        if first_below is None and gap <= eps:
+            if previous is None:
+                first_below = t
+            else:
+                first_below = _refine(game, lam, eta, eps, gap_of, previous, t, split, gap_points)
+            if stop_at_crossing:
+                break
+        elif first_below is None:
+            previous = (t, current)
+        if t >= horizon:
+            break
+        nxt = min(horizon, max(t + 1, math.ceil(t * growth)))
+        n = nxt - t
+        every = max(1, math.ceil(n / records_per_segment))
+        traj = gradient_ascent(
+            game, current, lam=lam, eta=eta, steps=n, record_every=every,
+            metrics=("objective", "value", "grad_norm"),
+        )
+        keep = slice(None) if not rec_steps else slice(1, None)  # the start is the previous end
+        rec_steps.append(t + traj.steps[keep])
+        for m in rec:
+            rec[m].append(traj.metrics[m][keep])
+        t, current = nxt, traj.policy
+    if not rec_steps:  # horizon 0, or a crossing at t = 0 with stop_at_crossing
+        traj = gradient_ascent(game, current, lam=lam, eta=eta, steps=0,
+                               metrics=("objective", "value", "grad_norm"))
+        rec_steps.append(traj.steps)
+        for m in rec:
+            rec[m].append(traj.metrics[m])
+    order = sorted(gap_points)
+    return Run(
+        steps=np.concatenate(rec_steps),
+        objective=np.concatenate(rec["objective"]),
+        value=np.concatenate(rec["value"]),
+        grad_norm=np.concatenate(rec["grad_norm"]),
+        gap_steps=np.array(order, dtype=int),
+        gaps=np.array([gap_points[k] for k in order]),
+        checkpoints=np.array(checkpoints, dtype=int),
+        first_below=first_below,
+        metric=metric,
+        eps=eps,
+        lam=lam,
+        eta=eta,
+        horizon=t,
+        policy=current,
+    )
+
+
+def _refine(game, lam, eta, eps, gap_of, previous, hi, split, gap_points) -> int:
+    """First inspected iterate in ``(lo, hi]`` with gap at most ``eps``, by nested subdivision.
+
+    ``previous = (lo, policy at lo)`` has gap above ``eps``; the iterate ``hi`` has gap at most ``eps``.
+    """
+    lo, at_lo = previous
+    while hi - lo > 1:
+        width = math.ceil((hi - lo) / split)
+        t, current = lo, at_lo
+        while True:
+            n = min(width, hi - t)
+            nxt_policy = _advance(game, current, lam, eta, n)
+            nxt = t + n
+            if nxt == hi:
+                break
+            gap = gap_of(nxt_policy)
+            gap_points[nxt] = gap
+            if gap <= eps:
+                break
+            t, current = nxt, nxt_policy
+        lo, at_lo, hi = t, current, nxt
+    return hi
