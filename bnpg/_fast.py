@@ -109,35 +109,42 @@ def _solve_pair(A, b, c, x, y):  # pragma: no cover - compiled
 
 
 def _value_and_gradient(theta, P, r, mu, gamma, lam, offsets, block, n_actions, n_parent_actions,
-                        index, grad, loc):  # pragma: no cover - compiled
+                        index, grad, loc, with_barrier):  # pragma: no cover - compiled
     """Fill ``grad`` with the exact gradient of L_lambda at ``theta``; return (V(mu), barrier, |grad|^2).
 
-    ``loc`` is scratch of theta's size that receives the local probabilities.
+    ``loc`` is scratch of theta's size that receives the local probabilities. The barrier (one
+    logarithm per softmax) is only computed when ``with_barrier`` is true; otherwise its place in
+    the result holds the sum of the ``log |A^i|``.
     """
     S = P.shape[0]
     nA = P.shape[1]
     N = offsets.shape[0] - 1
     barrier = 0.0
-    # local softmax policies, and the log-barrier (mean log-probability + log |A^i|)
+    # local softmax policies, and (if asked) the log-barrier: mean log-probability + log |A^i|
     for i in range(N):
         C = n_actions[i]
         groups = S * n_parent_actions[i]
         total = 0.0
         for g in range(groups):
-            base = offsets[i] + g * C
-            m = theta[base]
+            at = offsets[i] + g * C
+            top = 0
+            m = theta[at]
             for c in range(1, C):
-                if theta[base + c] > m:
-                    m = theta[base + c]
+                if theta[at + c] > m:
+                    m = theta[at + c]
+                    top = c
             z = 0.0
             for c in range(C):
-                e = np.exp(theta[base + c] - m)
-                loc[base + c] = e
+                e = 1.0 if c == top else np.exp(theta[at + c] - m)  # exp(0) = 1 needs no call
+                loc[at + c] = e
                 z += e
-            logz = np.log(z)
+            inv = 1.0 / z
             for c in range(C):
-                loc[base + c] /= z
-                total += theta[base + c] - m - logz
+                loc[at + c] *= inv
+            if with_barrier:
+                logz = np.log(z)
+                for c in range(C):
+                    total += theta[at + c] - m - logz
         barrier += total / (groups * C) + np.log(C)
     # joint policy, P_pi and r_pi (first pass over P)
     joint = np.empty((S, nA))
@@ -205,7 +212,7 @@ def _ascend(theta, steps, eta, P, r, mu, gamma, lam, offsets, block, n_actions, 
     loc = np.empty_like(theta)
     for _ in range(steps):
         _value_and_gradient(theta, P, r, mu, gamma, lam, offsets, block, n_actions, n_parent_actions,
-                            index, grad, loc)
+                            index, grad, loc, False)
         for k in range(theta.shape[0]):
             theta[k] += eta * grad[k]
 
@@ -218,16 +225,19 @@ if HAVE_NUMBA:  # pragma: no branch
     _ascend = numba.njit(cache=True)(_ascend)
 
 
-def value_and_gradient(plan: Plan, theta: np.ndarray, lam: float):
-    """Exact ``(V(mu), barrier, gradient as a flat vector)`` at the flat parameters ``theta``."""
+def value_and_gradient(plan: Plan, theta: np.ndarray, lam: float, with_barrier: bool = True):
+    """Exact ``(V(mu), barrier, gradient as a flat vector)`` at the flat parameters ``theta``.
+
+    With ``with_barrier=False`` the barrier is not computed and returned as ``nan``.
+    """
     theta = np.ascontiguousarray(theta, dtype=np.float64)
     grad = np.empty_like(theta)
     loc = np.empty_like(theta)
     value, barrier, _ = _value_and_gradient(
         theta, plan.P, plan.r, plan.mu, plan.gamma, float(lam), plan.offsets, plan.block,
-        plan.n_actions, plan.n_parent_actions, plan.index, grad, loc,
+        plan.n_actions, plan.n_parent_actions, plan.index, grad, loc, bool(with_barrier),
     )
-    return value, barrier, grad
+    return value, (barrier if with_barrier else float("nan")), grad
 
 
 def ascend(plan: Plan, theta: np.ndarray, steps: int, eta: float, lam: float) -> np.ndarray:

@@ -149,7 +149,9 @@ def gradient(
     if resolve_backend(backend) == "numba":
         from . import _fast
 
-        _, _, flat = _fast.value_and_gradient(policy.structure.plan(game), policy.flat(), lam)
+        _, _, flat = _fast.value_and_gradient(
+            policy.structure.plan(game), policy.flat(), lam, with_barrier=False
+        )
         return policy.unflatten(flat)
     grads = value_gradient(policy, evaluate(game, policy))
     if lam:
