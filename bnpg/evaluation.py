@@ -55,7 +55,13 @@ class Evaluation:
 
 
 def kernel(game: MarkovGame, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(P_pi, r_pi)`` of a joint policy array ``pi[s, a_0, ..., a_{N-1}]``."""
+    """``(P_pi, r_pi)`` of a joint policy array ``pi[s, a_0, ..., a_{N-1}]``.
+
+    >>> import numpy as np, bnpg
+    >>> game = bnpg.MarkovGame(np.ones((1, 2, 2, 1)), np.eye(2)[None], [1.0], 0.5)
+    >>> P_pi, r_pi = kernel(game, np.full((1, 2, 2), 0.25))
+    >>> P_pi, r_pi
+    (array([[1.]]), array([0.5]))"""
     S = game.n_states
     flat = pi.reshape(S, -1)
     P_pi = np.einsum("sa,sat->st", flat, game.P.reshape(S, -1, S))
@@ -67,6 +73,11 @@ def evaluate_joint(game: MarkovGame, pi: np.ndarray) -> Evaluation:
     """Evaluate any joint policy array ``pi[s, a_0, ..., a_{N-1}]`` (not necessarily a BN policy).
 
     The caller guarantees that ``pi`` has the game's joint shape and sums to 1 over the actions.
+
+    >>> import numpy as np, bnpg
+    >>> game = bnpg.MarkovGame(np.ones((1, 2, 2, 1)), np.eye(2)[None], [1.0], 0.5)
+    >>> evaluate_joint(game, np.array([[[1.0, 0.0], [0.0, 0.0]]])).value   # always (0, 0): 1 / (1 - 0.5)
+    2.0
     """
     S = game.n_states
     P_pi, r_pi = kernel(game, pi)
@@ -138,7 +149,13 @@ def _evaluation_of(game: MarkovGame, policy: BNPolicy, ev: Evaluation | None) ->
 
 
 def weighted_q(ev: Evaluation) -> np.ndarray:
-    r""":math:`\pi(a \mid s) Q_\pi(s, a)`, the integrand of every partial-action value."""
+    r""":math:`\pi(a \mid s) Q_\pi(s, a)`, the integrand of every partial-action value.
+
+    >>> import numpy as np, bnpg
+    >>> game = bnpg.MarkovGame(np.ones((1, 2, 2, 1)), np.eye(2)[None], [1.0], 0.5)
+    >>> weighted_q(bnpg.evaluate(game, bnpg.BNPolicy(game, bnpg.DAG.empty(2))))
+    array([[[0.375, 0.125],
+            [0.125, 0.375]]])"""
     return ev.pi * ev.Q
 
 

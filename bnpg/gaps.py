@@ -85,6 +85,15 @@ def policy_iteration(R: np.ndarray, K: np.ndarray, gamma: float, mu: np.ndarray,
     -------
     Solution
         ``rule`` has shape ``(S, B)``.
+
+    Examples
+    --------
+    One state, two actions paying 0 and 1, discount 1/2: the optimum is 1 / (1 - 1/2).
+
+    >>> import numpy as np
+    >>> sol = policy_iteration(np.array([[[0.0, 1.0]]]), np.ones((1, 1, 2, 1)), 0.5, np.ones(1))
+    >>> sol.rule.tolist(), sol.value
+    ([[1]], 2.0)
     """
     S, B, C = R.shape
     scale = 1.0 + float(np.abs(R).max()) / (1.0 - gamma)
@@ -323,7 +332,13 @@ def mismatch_coefficient(game: MarkovGame) -> float:
 
 
 def deterministic_joint(game: MarkovGame, flat_actions: np.ndarray) -> np.ndarray:
-    """The joint policy array of a deterministic joint policy given as a flat action per state."""
+    """The joint policy array of a deterministic joint policy given as a flat action per state.
+
+    >>> import numpy as np, bnpg
+    >>> game = bnpg.MarkovGame(np.ones((1, 2, 2, 1)), np.eye(2)[None], [1.0], 0.5)
+    >>> deterministic_joint(game, [3])   # flat index 3 is the joint action (1, 1)
+    array([[[0., 0.],
+            [0., 1.]]])"""
     S = game.n_states
     pi = np.zeros((S, game.n_joint_actions))
     pi[np.arange(S), np.asarray(flat_actions)] = 1.0
@@ -334,6 +349,13 @@ def replace_local(policy: BNPolicy, i: int, local: np.ndarray) -> np.ndarray:
     """The joint policy array when agent ``i``'s local conditional is replaced by ``local``.
 
     ``local`` is laid out like ``theta[i]`` and may be deterministic (e.g. a best response).
+
+    >>> import numpy as np, bnpg
+    >>> game = bnpg.MarkovGame(np.ones((1, 2, 2, 1)), np.eye(2)[None], [1.0], 0.5)
+    >>> policy = bnpg.BNPolicy(game, bnpg.DAG.chain(2))
+    >>> replace_local(policy, 1, np.eye(2)[None])   # agent 1 copies agent 0
+    array([[[0.5, 0. ],
+            [0. , 0.5]]])
     """
     i = agent_index("i", i, policy.game.n_agents)
     return _others_weight(policy, i) * policy.structure.to_joint_axes(i, np.asarray(local, dtype=float))

@@ -86,7 +86,13 @@ def objective(game: MarkovGame, policy: BNPolicy, lam: float) -> float:
 
 
 def barrier_gradient(policy: BNPolicy, i: int, lam: float) -> np.ndarray:
-    r"""Gradient of the regulariser for agent ``i``: :math:`\frac{\lambda}{|\mathcal S||\mathcal A^{\mathcal P^i}|}(\frac{1}{|\mathcal A^i|} - \pi^i)`."""
+    r"""Gradient of the regulariser for agent ``i``: :math:`\frac{\lambda}{|\mathcal S||\mathcal A^{\mathcal P^i}|}(\frac{1}{|\mathcal A^i|} - \pi^i)`.
+
+    >>> import numpy as np, bnpg
+    >>> game = bnpg.MarkovGame(np.ones((1, 2, 2, 1)), np.eye(2)[None], [1.0], 0.5)
+    >>> policy = bnpg.BNPolicy(game, bnpg.DAG.empty(2), [[[0.0, np.log(3.0)]], [[0.0, 0.0]]])
+    >>> barrier_gradient(policy, 0, lam=1.0)
+    array([[ 0.25, -0.25]])"""
     lay = policy.structure.layouts[i]
     size = policy.game.action_sizes[i]
     scale = lam / (policy.game.n_states * lay.n_parent_actions)
@@ -94,7 +100,14 @@ def barrier_gradient(policy: BNPolicy, i: int, lam: float) -> np.ndarray:
 
 
 def value_gradient(policy: BNPolicy, ev: Evaluation) -> list[np.ndarray]:
-    r""":math:`\nabla_{\theta^i} V_\theta(\mu)` for every agent, from a ready evaluation."""
+    r""":math:`\nabla_{\theta^i} V_\theta(\mu)` for every agent, from a ready evaluation.
+
+    >>> import numpy as np, bnpg
+    >>> game = bnpg.MarkovGame(np.ones((1, 2, 2, 1)), np.eye(2)[None], [1.0], 0.5)
+    >>> policy = bnpg.BNPolicy(game, bnpg.DAG.chain(2))
+    >>> value_gradient(policy, bnpg.evaluate(game, policy))[1]   # agent 1 learns to copy agent 0
+    array([[[ 0.25, -0.25],
+            [-0.25,  0.25]]])"""
     st = policy.structure
     w = ev.d.reshape((-1,) + (1,) * policy.game.n_agents) * ev.pi * ev.Q
     grads = []
@@ -105,7 +118,12 @@ def value_gradient(policy: BNPolicy, ev: Evaluation) -> list[np.ndarray]:
 
 
 def resolve_backend(backend: str) -> str:
-    """``"numba"`` or ``"numpy"`` for a requested backend (``"auto"`` picks numba when installed)."""
+    """``"numba"`` or ``"numpy"`` for a requested backend (``"auto"`` picks numba when installed).
+
+    >>> resolve_backend("numpy")
+    'numpy'
+    >>> resolve_backend("auto") in ("numba", "numpy")
+    True"""
     from . import _fast
 
     if backend not in ("auto", "numpy", "numba"):
@@ -160,7 +178,10 @@ def gradient(
 
 
 def gradient_norm(grads: list[np.ndarray]) -> float:
-    """Euclidean norm of a gradient given as a list of arrays."""
+    """Euclidean norm of a gradient given as a list of arrays.
+
+    >>> gradient_norm([np.array([3.0]), np.array([[4.0]])])
+    5.0"""
     return float(np.sqrt(sum(float(np.sum(g * g)) for g in grads)))
 
 

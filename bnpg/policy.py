@@ -98,14 +98,22 @@ class Structure:
 
 
 def softmax(theta: np.ndarray) -> np.ndarray:
-    """Softmax over the last axis, stable for entries of any finite size."""
+    """Softmax over the last axis, stable for entries of any finite size.
+
+    >>> softmax(np.array([0.0, np.log(3.0)]))
+    array([0.25, 0.75])
+    >>> softmax(np.array([1e4, 0.0]))
+    array([1., 0.])"""
     z = theta - theta.max(axis=-1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=-1, keepdims=True)
 
 
 def log_softmax(theta: np.ndarray) -> np.ndarray:
-    """Log-softmax over the last axis, finite for entries of any finite size."""
+    """Log-softmax over the last axis, finite for entries of any finite size.
+
+    >>> log_softmax(np.array([1e4, 0.0]))
+    array([     0., -10000.])"""
     z = theta - theta.max(axis=-1, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
