@@ -90,6 +90,19 @@ def as_generator(seed) -> np.random.Generator:
     return np.random.default_rng(int(seed))
 
 
+def game_and_dag(game, dag) -> None:
+    """Refuse anything but a MarkovGame and a DAG over the same number of agents."""
+    from .dag import DAG
+    from .game import MarkovGame
+
+    if not isinstance(game, MarkovGame):
+        raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
+    if not isinstance(dag, DAG):
+        raise TypeError(f"dag must be a DAG, got {type(dag).__name__}")
+    if dag.n_agents != game.n_agents:
+        raise ValueError(f"dag has {dag.n_agents} agents but the game has {game.n_agents}")
+
+
 def same_game(game, policy) -> None:
     """Refuse a policy that was built for another game."""
     from .game import MarkovGame

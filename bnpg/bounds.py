@@ -52,7 +52,7 @@ from fractions import Fraction
 
 import sympy as sp
 
-from ._validation import positive, real_scalar
+from ._validation import game_and_dag, positive, real_scalar
 from .dag import DAG
 from .game import MarkovGame
 from .gaps import mismatch_coefficient
@@ -766,12 +766,7 @@ def game_parameters(game: MarkovGame, dag: DAG, *, M=None) -> dict:
     >>> p[bounds.SIGMA_P], p[bounds.SIGMA_A], p[bounds.A], p[bounds.M]
     (3/2, 5/6, 6, 1)
     """
-    if not isinstance(game, MarkovGame):
-        raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
-    if not isinstance(dag, DAG):
-        raise TypeError(f"dag must be a DAG, got {type(dag).__name__}")
-    if dag.n_agents != game.n_agents:
-        raise ValueError(f"dag has {dag.n_agents} agents but the game has {game.n_agents}")
+    game_and_dag(game, dag)
     if M is None:
         M_value = mismatch_coefficient(game)
         if not math.isfinite(M_value):

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import integer, positive, real_scalar, same_game
+from ._validation import game_and_dag, integer, positive, real_scalar, same_game
 from .dag import DAG
 from .dynamics import gradient_ascent, smoothness_bound
 from .evaluation import value
@@ -149,12 +149,7 @@ def theory_setting(game: MarkovGame, dag: DAG, eps: float, *, theorem: int, M=No
     >>> s.lam, s.beta, s.threshold   # tau = (1/4) / (2 * 1 * 4 * 2)
     (0.25, 129.0, 0.015625)
     """
-    if not isinstance(game, MarkovGame):
-        raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
-    if not isinstance(dag, DAG):
-        raise TypeError(f"dag must be a DAG, got {type(dag).__name__}")
-    if dag.n_agents != game.n_agents:
-        raise ValueError(f"dag has {dag.n_agents} agents but the game has {game.n_agents}")
+    game_and_dag(game, dag)
     if isinstance(theorem, bool) or not isinstance(theorem, int):
         raise TypeError(f"theorem must be the int 1 or 2, got {type(theorem).__name__} {theorem!r}")
     if theorem not in (1, 2):

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import integer, non_negative, positive, real_scalar, same_game
+from ._validation import game_and_dag, integer, non_negative, positive, real_scalar, same_game
 from .dag import DAG
 from .evaluation import evaluate
 from .game import MarkovGame
@@ -50,12 +50,7 @@ def smoothness_bound(game: MarkovGame, dag: DAG, lam: float) -> float:
     >>> bnpg.smoothness_bound(game, bnpg.DAG.empty(2), lam=0.0)   # 8 * 2 * 1 / 0.5**3
     128.0
     """
-    if not isinstance(game, MarkovGame):
-        raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
-    if not isinstance(dag, DAG):
-        raise TypeError(f"dag must be a DAG, got {type(dag).__name__}")
-    if dag.n_agents != game.n_agents:
-        raise ValueError(f"dag has {dag.n_agents} agents but the game has {game.n_agents}")
+    game_and_dag(game, dag)
     lam = non_negative("lam", lam)
     n = game.n_agents
     spread = game.r_max - game.r_min

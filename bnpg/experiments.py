@@ -56,7 +56,7 @@ from math import prod
 
 import numpy as np
 
-from ._validation import integer, non_negative, positive, real_scalar, same_game
+from ._validation import game_and_dag, integer, non_negative, positive, real_scalar, same_game
 from .dag import DAG
 from .evaluation import evaluate
 from .game import MarkovGame
@@ -258,17 +258,22 @@ def _ascend_lbfgs(f, x0: np.ndarray, tol: float, max_iter: int) -> Ascent:
     return Ascent(policy, float(value), norm, tol, bool(norm <= tol), iterations, evaluations, "lbfgs")
 
 
-def _ascend_armijo(f, x: np.ndarray, tol: float, max_iter: int, eta0: float) -> Ascent:
-    value, grad, policy = f(x)
-    evaluations = 1
-    step = eta0
-    iterations = 0
+def _backtracking(f, x: np.ndarray, tol: float, max_iter: int, first: float, cap, method: str) -> Ascent:
+    r"""Gradient ascent with Armijo backtracking, shared by the ``"armijo"`` and ``"path"`` methods.
+
+    Each step :math:`\eta_t \nabla L_\lambda` starts from ``min(2 * previous accepted step,
+    cap(|grad|^2))`` (``first`` plays the previous step at the start) and is halved until
+    :math:`L_\lambda` rises by at least :math:`10^{-4} \eta_t \|\nabla L_\lambda\|^2`.
+    """
+    value, grad, third = f(x)
+    evaluations, iterations = 1, 0
     norm2 = float(grad @ grad)
+    previous = first
     while iterations < max_iter and np.sqrt(norm2) > tol:
-        step = min(2.0 * step, 1e6 * eta0)
+        step = min(2.0 * previous, cap(norm2))
         while True:
             x_new = x + step * grad
-            v_new, g_new, p_new = f(x_new)
+            v_new, g_new, t_new = f(x_new)
             evaluations += 1
             if v_new >= value + 1e-4 * step * norm2:
                 break
@@ -277,11 +282,16 @@ def _ascend_armijo(f, x: np.ndarray, tol: float, max_iter: int, eta0: float) -> 
                 break
         if step < 1e-300:
             break
-        x, value, grad, policy = x_new, v_new, g_new, p_new
+        x, value, grad, third = x_new, v_new, g_new, t_new
         norm2 = float(grad @ grad)
+        previous = step
         iterations += 1
     norm = float(np.sqrt(norm2))
-    return Ascent(policy, float(value), norm, tol, bool(norm <= tol), iterations, evaluations, "armijo")
+    return Ascent(third, float(value), norm, tol, bool(norm <= tol), iterations, evaluations, method)
+
+
+def _ascend_armijo(f, x: np.ndarray, tol: float, max_iter: int, eta0: float) -> Ascent:
+    return _backtracking(f, x, tol, max_iter, eta0, lambda norm2: 1e6 * eta0, "armijo")
 
 
 # -- random instances -------------------------------------------------------------------------------
@@ -839,12 +849,7 @@ def common_start(game: MarkovGame, dag: DAG, product_theta: Sequence[np.ndarray]
     >>> bool(np.allclose(start.joint(), common_start(game, bnpg.DAG.empty(2), theta).joint()))
     True
     """
-    if not isinstance(game, MarkovGame):
-        raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
-    if not isinstance(dag, DAG):
-        raise TypeError(f"dag must be a DAG, got {type(dag).__name__}")
-    if dag.n_agents != game.n_agents:
-        raise ValueError(f"dag has {dag.n_agents} agents but the game has {game.n_agents}")
+    game_and_dag(game, dag)
     _check_product_theta(game, product_theta)
     return _embed(game, dag, product_theta)
 
@@ -874,29 +879,9 @@ def _ascend_path(f, x: np.ndarray, tol: float, max_iter: int, max_move: float) -
     \|\nabla L_\lambda\|_2`, starting from twice the previous accepted :math:`\eta` and halved until
     :math:`L_\lambda` rises by at least :math:`10^{-4} \eta_t \|\nabla L_\lambda\|^2` (Armijo).
     """
-    value, grad, third = f(x)
-    evaluations, iterations = 1, 0
-    norm2 = float(grad @ grad)
-    previous = np.inf
-    while iterations < max_iter and np.sqrt(norm2) > tol:
-        step = min(2.0 * previous, max_move / np.sqrt(norm2))
-        while True:
-            x_new = x + step * grad
-            v_new, g_new, t_new = f(x_new)
-            evaluations += 1
-            if v_new >= value + 1e-4 * step * norm2:
-                break
-            step *= 0.5
-            if step < 1e-300:
-                break
-        if step < 1e-300:
-            break
-        x, value, grad, third = x_new, v_new, g_new, t_new
-        norm2 = float(grad @ grad)
-        previous = step
-        iterations += 1
-    norm = float(np.sqrt(norm2))
-    return Ascent(third, float(value), norm, tol, bool(norm <= tol), iterations, evaluations, "path")
+    return _backtracking(
+        f, x, tol, max_iter, np.inf, lambda norm2: max_move / np.sqrt(norm2), "path"
+    )
 
 
 def _ascend_with(game, policy, lam, tol, max_iter, method, max_move, backend) -> Ascent:
@@ -1304,12 +1289,7 @@ def concentrated_policy(game: MarkovGame, dag: DAG, actions: Sequence[int], scal
     >>> round(float(policy.joint()[0, 1, 1]), 12)   # (8 / 10) ** 2
     0.64
     """
-    if not isinstance(game, MarkovGame):
-        raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
-    if not isinstance(dag, DAG):
-        raise TypeError(f"dag must be a DAG, got {type(dag).__name__}")
-    if dag.n_agents != game.n_agents:
-        raise ValueError(f"dag has {dag.n_agents} agents but game has {game.n_agents}")
+    game_and_dag(game, dag)
     if isinstance(actions, (str, bytes)) or not isinstance(actions, Sequence):
         raise TypeError(f"actions must be a sequence of one action per agent, got {actions!r}")
     if len(actions) != game.n_agents:

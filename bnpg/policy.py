@@ -27,7 +27,15 @@ from math import prod
 
 import numpy as np
 
-from ._validation import agent_index, as_generator, integer, non_negative, read_only, real_array
+from ._validation import (
+    agent_index,
+    as_generator,
+    game_and_dag,
+    integer,
+    non_negative,
+    read_only,
+    real_array,
+)
 from .dag import DAG
 from .game import MarkovGame
 
@@ -143,14 +151,7 @@ class BNPolicy:
     """
 
     def __init__(self, game: MarkovGame, dag: DAG, theta=None, *, _structure: Structure | None = None):
-        if not isinstance(game, MarkovGame):
-            raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
-        if not isinstance(dag, DAG):
-            raise TypeError(f"dag must be a DAG, got {type(dag).__name__}")
-        if dag.n_agents != game.n_agents:
-            raise ValueError(
-                f"dag has {dag.n_agents} agents but the game has {game.n_agents}"
-            )
+        game_and_dag(game, dag)
         structure = _structure or Structure(game.n_states, game.action_sizes, dag)
         self._game = game
         self._dag = dag
