@@ -29,10 +29,9 @@ import numpy as np
 
 from ._validation import game_and_dag, integer, non_negative, positive, real_scalar, same_game
 from .dag import DAG
-from .evaluation import evaluate
 from .game import MarkovGame
 from .gaps import nash_gap, optimal_value
-from .objective import barrier_gradient, log_barrier, resolve_backend, value_gradient
+from .objective import evaluation_and_gradient, log_barrier, resolve_backend
 from .policy import BNPolicy
 
 #: Metrics :func:`gradient_ascent` can record.
@@ -184,10 +183,7 @@ def gradient_ascent(
 
         def numpy_gradient(flat: np.ndarray) -> tuple[BNPolicy, float, np.ndarray]:
             current = policy.with_flat(flat)
-            ev = evaluate(game, current)
-            grads = value_gradient(current, ev)
-            if lam:
-                grads = [g + barrier_gradient(current, i, lam) for i, g in enumerate(grads)]
+            ev, grads = evaluation_and_gradient(game, current, lam)
             return current, ev.value, np.concatenate([g.ravel() for g in grads])
 
         def advance(flat: np.ndarray, n: int) -> np.ndarray:

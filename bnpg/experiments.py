@@ -62,13 +62,7 @@ from .evaluation import evaluate
 from .game import MarkovGame
 from .games import random_game
 from .gaps import mismatch_coefficient, nash_gap, optimal_solution, optimal_value
-from .objective import (
-    barrier_gradient,
-    gradient_norm,
-    log_barrier,
-    resolve_backend,
-    value_gradient,
-)
+from .objective import evaluation_and_gradient, gradient_norm, log_barrier, resolve_backend
 from .policy import BNPolicy
 
 __all__ = [
@@ -100,13 +94,8 @@ def _objective_and_gradient(game: MarkovGame, template: BNPolicy, lam: float):
 
     def f(x: np.ndarray):
         policy = template.with_flat(x)
-        ev = evaluate(game, policy)
-        grads = value_gradient(policy, ev)
-        if lam:
-            grads = [g + barrier_gradient(policy, i, lam) for i, g in enumerate(grads)]
-            value = ev.value + lam * log_barrier(policy)
-        else:
-            value = ev.value
+        ev, grads = evaluation_and_gradient(game, policy, lam)
+        value = ev.value + lam * log_barrier(policy) if lam else ev.value
         return value, np.concatenate([g.ravel() for g in grads]), policy
 
     return f
@@ -1246,11 +1235,10 @@ def telescoped_advantage(
             f"policy must be on a fully-correlated DAG (Definition 3), got {policy.dag!r}"
         )
     st = policy.structure
-    ev = evaluate(game, policy)
     if grads is None:
-        grads = value_gradient(policy, ev)
-        if lam:
-            grads = [g + barrier_gradient(policy, i, lam) for i, g in enumerate(grads)]
+        ev, grads = evaluation_and_gradient(game, policy, lam)
+    else:
+        ev = evaluate(game, policy)
     if isinstance(grads, np.ndarray) or len(grads) != game.n_agents:
         raise ValueError(f"grads must be a list of {game.n_agents} arrays shaped like policy.theta")
     from ._validation import real_array

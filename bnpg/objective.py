@@ -171,10 +171,25 @@ def gradient(
             policy.structure.plan(game), policy.flat(), lam, with_barrier=False
         )
         return policy.unflatten(flat)
-    grads = value_gradient(policy, evaluate(game, policy))
+    return evaluation_and_gradient(game, policy, lam)[1]
+
+
+def evaluation_and_gradient(game: MarkovGame, policy: BNPolicy, lam: float) -> tuple[Evaluation, list[np.ndarray]]:
+    r"""The exact evaluation of ``policy`` and :math:`\nabla_\theta L_\lambda` from it (numpy route).
+
+    The callers have validated their arguments; :func:`gradient` is the checked entry point.
+
+    >>> import numpy as np, bnpg
+    >>> game = bnpg.MarkovGame(np.ones((1, 2, 1)), [[0.0, 1.0]], [1.0], 0.5)
+    >>> ev, grads = evaluation_and_gradient(game, bnpg.BNPolicy(game, bnpg.DAG.empty(1)), 0.0)
+    >>> ev.value, grads[0]
+    (1.0, array([[-0.5,  0.5]]))
+    """
+    ev = evaluate(game, policy)
+    grads = value_gradient(policy, ev)
     if lam:
         grads = [g + barrier_gradient(policy, i, lam) for i, g in enumerate(grads)]
-    return grads
+    return ev, grads
 
 
 def gradient_norm(grads: list[np.ndarray]) -> float:
