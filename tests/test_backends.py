@@ -23,6 +23,8 @@ CASES = [
     (3, 4, (1, 3), 0.0, bnpg.DAG([[1], []]), 1.0, 1.0),
     (4, 1, (3,), 0.5, bnpg.DAG.empty(1), 0.2, 3.0),
     (5, 2, (2, 2, 2), 0.7, bnpg.DAG([[2], [0, 2], []]), 0.3, 1e4),  # entries of size 1e4
+    (6, 3, (3, 5), 0.9, bnpg.DAG([[1], []]), 0.1, 1.0),  # 15 joint actions: 3 blocks of 4 and 3 more
+    (7, 2, (4, 2, 3), 0.6, bnpg.DAG([[], [0, 2], [0]]), 0.2, 5.0),  # 4 actions: the general softmax
 ]
 
 
@@ -91,6 +93,33 @@ def test_compiled_path_does_not_mutate():
         np.testing.assert_array_equal(a, b)
     for arr in (game.P, game.r, game.mu):
         assert not arr.flags.writeable
+
+
+@needs_numba
+def test_kernel_exponential_matches_numpy():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([-rng.random(20_000) * 708.0, -rng.random(2_000) * 1e-6, [0.0, -0.5 * np.log(2.0)]])
+    ref = np.exp(x)
+    got = _fast.exp_nonpositive(x)
+    np.testing.assert_array_less(np.abs(got - ref), 5e-16 * ref)
+    assert _fast.exp_nonpositive(np.zeros(3)).tolist() == [1.0, 1.0, 1.0]
+    # subnormal results (below e^-708) to within one subnormal step, zero where np.exp underflows
+    tail = np.concatenate([-708.0 - rng.random(5_000) * 40.0, [-745.0, -745.2, -746.0, -800.0, -np.inf]])
+    np.testing.assert_allclose(_fast.exp_nonpositive(tail), np.exp(tail), rtol=5e-16, atol=5e-324)
+    assert _fast.exp_nonpositive(np.array([-746.0, -1e300, -np.inf])).tolist() == [0.0, 0.0, 0.0]
+
+
+@needs_numba
+def test_plan_orders_agents_topologically():
+    game = random_game(0, n_states=2, action_sizes=(2, 3, 2))
+    plan = random_policy(0, game, bnpg.DAG([[2], [0, 2], []])).structure.plan(game)
+    assert plan.order.tolist() == [2, 0, 1]
+    assert plan.level.tolist() == [1, 2, 4, 12]
+    # x runs over (a^2, a^0, a^1); perm maps it to the agent-order flat index a = (a^0, a^1, a^2)
+    x = np.indices((2, 2, 3)).reshape(3, -1)
+    np.testing.assert_array_equal(plan.perm, np.ravel_multi_index((x[1], x[2], x[0]), (2, 3, 2)))
+    # agent 1's parents (0, 2) read from the level-2 prefix (a^2, a^0): b = a^0 * 2 + a^2
+    np.testing.assert_array_equal(plan.pidx[plan.pstart[2] : plan.pstart[3]], [0, 2, 1, 3])
 
 
 @pytest.mark.parametrize("bad", ["torch", "NUMPY", ""])
