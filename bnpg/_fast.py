@@ -152,19 +152,8 @@ def _exp_nonpositive(x):  # pragma: no cover - compiled
         n = t - _SHIFT
         r = (v - n * _LN2_HI) - n * _LN2_LO
         p = c[13]
-        p = p * r + c[12]
-        p = p * r + c[11]
-        p = p * r + c[10]
-        p = p * r + c[9]
-        p = p * r + c[8]
-        p = p * r + c[7]
-        p = p * r + c[6]
-        p = p * r + c[5]
-        p = p * r + c[4]
-        p = p * r + c[3]
-        p = p * r + c[2]
-        p = p * r + c[1]
-        p = p * r + c[0]
+        for j in range(12, -1, -1):  # Horner's scheme; the compiler unrolls it
+            p = p * r + c[j]
         m = np.float64(t).view(np.int64) - shift_bits  # n as an integer
         h = m >> 1
         x[k] = p * np.int64((h + 1023) << 52).view(np.float64) * np.int64((m - h + 1023) << 52).view(np.float64)
