@@ -142,3 +142,50 @@ def test_numba_requested_without_numba(monkeypatch):
     np.testing.assert_array_equal(
         flat(bnpg.gradient(game, policy)), flat(bnpg.gradient(game, policy, backend="numpy"))
     )
+
+
+WITHOUT_NUMBA = """
+import sys
+sys.modules["numba"] = None  # any import of numba now raises ImportError
+import json
+import numpy as np
+import bnpg
+from bnpg import _fast, experiments, games
+from bnpg.objective import resolve_backend
+game = games.climbing_game()
+policy = bnpg.BNPolicy.random(game, bnpg.DAG.chain(2), seed=1)
+run = bnpg.gradient_ascent(game, policy, lam=0.01, eta=0.05, steps=40, record_every=20)
+compare = experiments.correlation_compare(game, [np.zeros((1, 3)), np.zeros((1, 3))], max_iter=30)
+print(json.dumps({
+    "have_numba": _fast.HAVE_NUMBA,
+    "auto": resolve_backend("auto"),
+    "gradient": np.concatenate([g.ravel() for g in bnpg.gradient(game, policy, 0.01)]).tolist(),
+    "theta": run.policy.flat().tolist(),
+    "values": [compare[f"{d}_value"] for d in ("product", "chain", "full")],
+}))
+"""
+
+
+@needs_numba
+def test_package_works_without_numba():
+    """In a process where numba cannot be imported, the numpy path gives the compiled path's numbers."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = subprocess.run(
+        [sys.executable, "-c", WITHOUT_NUMBA], capture_output=True, text=True, check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    got = json.loads(out.stdout)
+    assert got["have_numba"] is False and got["auto"] == "numpy"
+    game = bnpg.games.climbing_game()
+    policy = bnpg.BNPolicy.random(game, bnpg.DAG.chain(2), seed=1)
+    run = bnpg.gradient_ascent(game, policy, lam=0.01, eta=0.05, steps=40, record_every=20)
+    compare = bnpg.experiments.correlation_compare(game, [np.zeros((1, 3)), np.zeros((1, 3))], max_iter=30)
+    scale = np.abs(game.r).max() / (1 - game.gamma)
+    np.testing.assert_allclose(got["gradient"], flat(bnpg.gradient(game, policy, 0.01)), rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(got["theta"], run.policy.flat(), rtol=0, atol=1e-10 * scale)
+    np.testing.assert_allclose(got["values"], [compare[f"{d}_value"] for d in ("product", "chain", "full")],
+                               rtol=0, atol=1e-10 * scale)
