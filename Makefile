@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # Notebook kernels resolve `python` through PATH: make it the project's interpreter.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: test book lint unit notebooks browser mathjax clean
+.PHONY: test book lint unit notebooks browser bench mathjax clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ book: $(STAMP) mathjax
 # The browser test alone (it also runs inside `make unit`); needs a built book and Chromium.
 browser: $(STAMP)
 	$(BIN)/python -m pytest tests/test_browser.py -p no:randomly
+
+# Performance table of the README (installs the optional torch extra for the comparison).
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/bench.py
 
 clean:
 	rm -rf _build
