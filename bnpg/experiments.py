@@ -324,6 +324,24 @@ def _rng(seed, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, index])
 
 
+def _random_instance(seed: int, k: int, states, agents, actions, gamma: float, init_scale: float,
+                     n_starts: int = 1):
+    r"""Instance ``k`` of the correlation experiments: ``(S, N, sizes, game, starts)``.
+
+    From ``default_rng([seed, k])``: :math:`|\mathcal S|`, ``N`` and each :math:`|\mathcal A^i|`
+    uniformly from the choices, a random game, then ``n_starts`` product starts with i.i.d. normal
+    parameters of standard deviation ``init_scale``, in that order (so the first start does not
+    depend on ``n_starts``).
+    """
+    rng = _rng(seed, k)
+    S = int(rng.choice(states))
+    N = int(rng.choice(agents))
+    sizes = tuple(int(a) for a in rng.choice(actions, size=N))
+    game = random_game(S, sizes, seed=rng, gamma=gamma)
+    starts = [[init_scale * rng.standard_normal((S, a)) for a in sizes] for _ in range(n_starts)]
+    return S, N, sizes, game, starts
+
+
 def lemma_instance(
     seed: int,
     index: int,
@@ -681,12 +699,7 @@ def correlation_sweep(
     init_scale = non_negative("init_scale", init_scale)
     records = []
     for k in _progress(range(n_instances), progress):
-        rng = _rng(seed, k)
-        S = int(rng.choice(states))
-        N = int(rng.choice(agents))
-        sizes = tuple(int(a) for a in rng.choice(actions, size=N))
-        game = random_game(S, sizes, seed=rng, gamma=gamma)
-        theta = [init_scale * rng.standard_normal((S, a)) for a in sizes]
+        S, N, sizes, game, (theta,) = _random_instance(seed, k, states, agents, actions, gamma, init_scale)
         rec = {"index": k, "n_states": S, "n_agents": N, "n_joint": prod(sizes)}
         rec.update(
             correlation_run(
@@ -1088,15 +1101,9 @@ def correlation_study(
     }
     records = []
     for k in _progress(range(n_games), progress):
-        # the draws of correlation_sweep's instance k, in its order, then the further starts
-        rng = _rng(seed, k)
-        S = int(rng.choice(states))
-        N = int(rng.choice(agents))
-        sizes = tuple(int(a) for a in rng.choice(actions, size=N))
-        game = random_game(S, sizes, seed=rng, gamma=gamma)
-        starts = [[init_scale * rng.standard_normal((S, a)) for a in sizes]]
-        for _ in range(n_starts - 1):
-            starts.append([init_scale * rng.standard_normal((S, a)) for a in sizes])
+        S, N, sizes, game, starts = _random_instance(
+            seed, k, states, agents, actions, gamma, init_scale, n_starts
+        )
         M = mismatch_coefficient(game)
         for j, theta in enumerate(starts):
             rec = {
