@@ -2,11 +2,14 @@
 
 A companion to Chen, Zhang, Kuang, Shen, Ozer and Zhang, "Convergence Rates of Bayesian Network
 Policy Gradient for Cooperative Multi-Agent Reinforcement Learning". Each module implements one
-concept of the paper; see its docstring for the equation it computes.
+concept of the paper; see its docstring for the equation it computes. :mod:`bnpg.paper` holds every
+numbered statement as a function returning a verdict, and ``bnpg check GAME.npz`` runs them all.
 """
 
+from ._version import __version__
+from .constants import smoothness_bound
 from .dag import DAG
-from .dynamics import Trajectory, gradient_ascent, smoothness_bound
+from .dynamics import Trajectory, ascend, gradient_ascent
 from .evaluation import Evaluation, evaluate, local_advantage, partial_q, value, visitation
 from .game import MarkovGame
 from .gaps import (
@@ -20,14 +23,16 @@ from .gaps import (
     optimal_value,
     optimality_gap,
     visitation_extremes,
+    worst_value,
 )
 from .objective import gradient, gradient_norm, lemma1_gradient, log_barrier, objective
 from .policy import BNPolicy
 
-__version__ = "0.1.0"
-
 #: Submodules loaded on first use (sympy and matplotlib are slow to import).
-_LAZY = ("bounds", "convergence", "experiments", "games", "plotting", "smoothness")
+_LAZY = (
+    "audit", "bounds", "convergence", "curvature", "finite_differences", "games",
+    "instances", "paper", "plotting", "report", "results", "studies", "telescoping", "verdict",
+)
 
 
 def __getattr__(name):
@@ -44,6 +49,8 @@ __all__ = [
     "Evaluation",
     "MarkovGame",
     "Trajectory",
+    "__version__",
+    "ascend",
     "best_response",
     "best_response_value",
     "evaluate",
@@ -66,4 +73,5 @@ __all__ = [
     "value",
     "visitation",
     "visitation_extremes",
+    "worst_value",
 ]

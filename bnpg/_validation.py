@@ -9,6 +9,7 @@ float64 is exact for the sizes used here), booleans, complex numbers and objects
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -90,32 +91,35 @@ def as_generator(seed) -> np.random.Generator:
     return np.random.default_rng(int(seed))
 
 
-def game_and_dag(game, dag) -> None:
-    """Refuse anything but a MarkovGame and a DAG over the same number of agents."""
-    from .dag import DAG
-    from .game import MarkovGame
+def integer_choices(name: str, values) -> tuple[int, ...]:
+    """Return ``values`` (an integer or a non-empty sequence of integers >= 1) as a tuple of ints."""
+    if isinstance(values, (int, np.integer)) and not isinstance(values, (bool, np.bool_)):
+        values = (values,)
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"{name} must be an integer or a sequence of integers, got {values!r}")
+    out = tuple(integer(f"{name} entry", v, minimum=1) for v in values)
+    if not out:
+        raise ValueError(f"{name} must not be empty")
+    return out
 
-    if not isinstance(game, MarkovGame):
-        raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
-    if not isinstance(dag, DAG):
-        raise TypeError(f"dag must be a DAG, got {type(dag).__name__}")
-    if dag.n_agents != game.n_agents:
-        raise ValueError(f"dag has {dag.n_agents} agents but the game has {game.n_agents}")
 
-
-def same_game(game, policy) -> None:
-    """Refuse a policy that was built for another game."""
-    from .game import MarkovGame
-    from .policy import BNPolicy
-
-    if not isinstance(game, MarkovGame):
-        raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
-    if not isinstance(policy, BNPolicy):
-        raise TypeError(f"policy must be a BNPolicy, got {type(policy).__name__}")
-    if policy.game is not game and policy.game != game:
+def interval(name: str, values, *, low: float, high: float, closed_high: bool = True) -> tuple[float, float]:
+    """Return ``values`` as a pair ``(a, b)`` with ``low <= a <= b <= high`` (``< high`` if open)."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) != 2:
+        raise TypeError(f"{name} must be a pair (low, high), got {values!r}")
+    a, b = (real_scalar(f"{name}[{k}]", v) for k, v in enumerate(values))
+    ok_high = b <= high if closed_high else b < high
+    if not (low <= a <= b and ok_high):
         raise ValueError(
-            "policy was built for a different game: policy.game has "
-            f"{policy.game.n_states} states and action sizes {policy.game.action_sizes}, "
-            f"game has {game.n_states} states and action sizes {game.action_sizes}"
-            + ("" if policy.game.P.shape != game.P.shape else " (same shapes, different arrays)")
+            f"{name} must satisfy {low} <= low <= high {'<=' if closed_high else '<'} {high}, "
+            f"got ({a!r}, {b!r})"
         )
+    return a, b
+
+
+def probability(name: str, value) -> float:
+    """Return ``value`` as a float in [0, 1]."""
+    value = real_scalar(name, value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
+    return value

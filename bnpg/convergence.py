@@ -3,14 +3,14 @@ r"""The dynamics (2)-(3) run with the step size and regularisation of Theorems 1
 **The theorems' parameters.** For a target :math:`\epsilon > 0`, Theorem 1 (Nash gap) takes
 :math:`\lambda = \epsilon / (2M)` and Theorem 2 (optimality gap, fully-correlated DAG) takes
 :math:`\lambda = \epsilon / (2^{N+1} N M)`; both take the step :math:`\eta = 1/\beta_\lambda` of
-Lemma 4. :func:`theory_setting` computes these numbers for a game and a DAG, together with the gradient
-threshold of Lemmas 2-3, :math:`\tau = \lambda / (2 |\mathcal S| |\mathcal A| \max_i |\mathcal A^i|)`.
+Lemma 4. :func:`bnpg.constants.theory_setting` computes these numbers for a game and a DAG, together
+with the gradient threshold of Lemmas 2-3, :math:`\tau = \lambda / (2 |\mathcal S| |\mathcal A| \max_i |\mathcal A^i|)`.
 
 **First crossing.** The theorems bound the first ``T`` with :math:`\min_{t<T} \text{gap}_t \le \epsilon`,
 where :math:`\text{gap}_t` is the gap of the iterate :math:`\theta_t` (``t`` updates after
 :math:`\theta_0`). Since :math:`\min_{t<T} \text{gap}_t \le \epsilon` first holds at
 :math:`T = t^\star + 1`, with :math:`t^\star` the first iterate whose gap is at most :math:`\epsilon`,
-:func:`run_dynamics` reports :math:`T_{\text{obs}} = t^\star + 1`. A Nash gap costs a few best
+:func:`first_crossing` reports :math:`T_{\text{obs}} = t^\star + 1`. A Nash gap costs a few best
 responses, so it is not evaluated at every step. The gap is evaluated at geometric checkpoints
 :math:`c_0 = 0`, :math:`c_{k+1} = \max(c_k + 1, \lceil g\, c_k \rceil)`; at the first checkpoint
 :math:`c_k` where it is at most :math:`\epsilon`, the interval :math:`(c_{k-1}, c_k]` is cut into
@@ -34,10 +34,11 @@ per step, so
 
 because the log barrier is at most 0. Appendices A.3 and A.5 bound the gain
 :math:`L_\lambda(\theta^\star) - L_\lambda(\theta_0)` by :math:`(r_{\max} - r_{\min})/(1-\gamma)`;
-:func:`gradient_envelope` evaluates the right-hand side for any gain, :func:`proof_gain` returns the
-gain the proofs use and :func:`actual_gain` the true one, :math:`V^\star(\mu) - L_\lambda(\theta_0)`.
-:func:`corrected_iteration_bound` is the iteration count the same argument gives with the true gain:
-:math:`T = 2\beta_\lambda (V^\star(\mu) - L_\lambda(\theta_0)) / \tau^2`.
+:func:`gradient_envelope` evaluates the right-hand side for any gain;
+:func:`bnpg.constants.value_range_bound` is the gain the proofs use and :func:`actual_gain` the true
+one, :math:`V^\star(\mu) - L_\lambda(\theta_0)`. With the true gain, the same argument needs
+:math:`T = 2\beta_\lambda (V^\star(\mu) - L_\lambda(\theta_0)) / \tau^2` iterations
+(:func:`bnpg.constants.iteration_bound` with ``form="corrected"`` and ``gain=``).
 """
 
 from __future__ import annotations
@@ -47,152 +48,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import game_and_dag, integer, positive, real_scalar, same_game
-from .dag import DAG
-from .dynamics import gradient_ascent, smoothness_bound
+from ._validation import integer, positive, real_scalar
+from .constants import GAP_METRICS
+from .dynamics import Trajectory, gradient_ascent
 from .evaluation import value
 from .game import MarkovGame
-from .gaps import mismatch_coefficient, nash_gap, optimal_value
+from .gaps import nash_gap, optimal_value
 from .objective import objective
-from .policy import BNPolicy
+from .policy import BNPolicy, check_policy
 
 __all__ = [
-    "GAP_METRICS",
-    "Run",
-    "TheorySetting",
+    "Crossing",
     "actual_gain",
-    "corrected_iteration_bound",
     "envelope_violations",
+    "first_crossing",
     "gradient_envelope",
-    "proof_gain",
-    "run_dynamics",
     "running_min",
-    "theory_setting",
 ]
-
-#: The gaps :func:`run_dynamics` can track: Definition 1 (Theorem 1) and Definition 2 (Theorem 2).
-GAP_METRICS = ("nash_gap", "optimality_gap")
-
-
-# ------------------------------------------------------------------------------------------------
-# The theorems' parameters
-# ------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TheorySetting:
-    r"""The numbers Theorem 1 or 2 fixes for a game, a DAG and a target :math:`\epsilon`.
-
-    Attributes
-    ----------
-    theorem : int
-        1 (Nash gap) or 2 (optimality gap).
-    eps : float
-        The target gap.
-    M : float
-        Mismatch coefficient.
-    lam : float
-        :math:`\epsilon/(2M)` (Theorem 1) or :math:`\epsilon/(2^{N+1} N M)` (Theorem 2).
-    beta : float
-        :math:`\beta_\lambda` of Lemma 4 at this :math:`\lambda`.
-    eta : float
-        :math:`1/\beta_\lambda`.
-    threshold : float
-        :math:`\tau = \lambda/(2|\mathcal S||\mathcal A|\max_i|\mathcal A^i|)`, the gradient norm under
-        which Lemma 2 (or 3) applies.
-    metric : str
-        ``"nash_gap"`` or ``"optimality_gap"``.
-    """
-
-    theorem: int
-    eps: float
-    M: float
-    lam: float
-    beta: float
-    eta: float
-    threshold: float
-    metric: str
-
-
-def theory_setting(game: MarkovGame, dag: DAG, eps: float, *, theorem: int, M=None) -> TheorySetting:
-    r"""The regularisation, step size and gradient threshold of Theorem 1 or 2.
-
-    Parameters
-    ----------
-    game : MarkovGame
-    dag : DAG
-        Theorem 2 requires a fully-correlated DAG (Definition 3).
-    eps : float
-        Target gap, ``> 0``.
-    theorem : {1, 2}
-    M : float, optional
-        Mismatch coefficient; ``None`` computes it exactly (:func:`bnpg.mismatch_coefficient`).
-
-    Returns
-    -------
-    TheorySetting
-
-    Raises
-    ------
-    ValueError
-        For Theorem 2 with a DAG that is not fully correlated, for ``M < 1`` or an infinite ``M``.
-
-    Examples
-    --------
-    One state, two agents with two actions, rewards in [0, 1], gamma = 1/2, so M = 1 and
-    beta = 8 * 2 * 1 / (1/2)^3 + 2 lam (1 + 1) = 128 + 4 lam; with eps = 1/2, lam = 1/4.
-
-    >>> import bnpg
-    >>> from bnpg import convergence, games
-    >>> game = games.matching_game(2, 2, gamma=0.5)
-    >>> s = convergence.theory_setting(game, bnpg.DAG.empty(2), 0.5, theorem=1)
-    >>> s.lam, s.beta, s.threshold   # tau = (1/4) / (2 * 1 * 4 * 2)
-    (0.25, 129.0, 0.015625)
-    """
-    game_and_dag(game, dag)
-    if isinstance(theorem, bool) or not isinstance(theorem, int):
-        raise TypeError(f"theorem must be the int 1 or 2, got {type(theorem).__name__} {theorem!r}")
-    if theorem not in (1, 2):
-        raise ValueError(f"theorem must be 1 or 2, got {theorem}")
-    eps = positive("eps", eps)
-    if theorem == 2 and not dag.is_fully_correlated:
-        raise ValueError(
-            f"theorem 2 needs a fully-correlated DAG (Definition 3); dag has {dag.n_edges} of "
-            f"{dag.n_agents * (dag.n_agents - 1) // 2} edges"
-        )
-    if M is None:
-        M = mismatch_coefficient(game)
-        if not math.isfinite(M):
-            raise ValueError("the game violates Assumption 1 (M is infinite)")
-    else:
-        M = positive("M", M)
-        if M < 1.0:
-            raise ValueError(f"M must be >= 1, got {M!r}")
-    n = game.n_agents
-    lam = eps / (2 * M) if theorem == 1 else eps / (2 ** (n + 1) * n * M)
-    beta = smoothness_bound(game, dag, lam)
-    threshold = lam / (2 * game.n_states * game.n_joint_actions * max(game.action_sizes))
-    return TheorySetting(
-        theorem=theorem, eps=eps, M=float(M), lam=lam, beta=beta, eta=1.0 / beta,
-        threshold=threshold, metric=GAP_METRICS[theorem - 1],
-    )
-
-
-# ------------------------------------------------------------------------------------------------
-# Gains and envelopes
-# ------------------------------------------------------------------------------------------------
-
-
-def proof_gain(game: MarkovGame) -> float:
-    r"""The bound :math:`(r_{\max} - r_{\min})/(1-\gamma)` that A.3 and A.5 put on :math:`L_\lambda(\theta^\star) - L_\lambda(\theta_0)`.
-
-    >>> from bnpg import convergence, games
-    >>> convergence.proof_gain(games.matching_game(2, 2, gamma=0.5))
-    2.0
-    """
-    if not isinstance(game, MarkovGame):
-        raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
-    return (game.r_max - game.r_min) / (1 - game.gamma)
 
 
 def actual_gain(game: MarkovGame, policy: BNPolicy, lam: float) -> float:
@@ -200,7 +72,8 @@ def actual_gain(game: MarkovGame, policy: BNPolicy, lam: float) -> float:
 
     :math:`L_\lambda \le V_\theta(\mu) \le V^\star(\mu)` because the barrier term is
     :math:`-\lambda \sum_i \mathbb E[\mathrm{KL}] \le 0`, so this bounds the gain of any run from
-    ``policy``. For the uniform policy the barrier is 0 and the gain is at most :func:`proof_gain`.
+    ``policy``. For the uniform policy the barrier is 0 and the gain is at most
+    :func:`bnpg.constants.value_range_bound`.
 
     >>> import bnpg
     >>> from bnpg import convergence, games
@@ -208,7 +81,7 @@ def actual_gain(game: MarkovGame, policy: BNPolicy, lam: float) -> float:
     >>> convergence.actual_gain(game, bnpg.BNPolicy(game, bnpg.DAG.empty(2)), 0.25)   # 2 - 1
     1.0
     """
-    same_game(game, policy)
+    check_policy(game, policy)
     lam = real_scalar("lam", lam)
     if lam < 0:
         raise ValueError(f"lam must be >= 0, got {lam!r}")
@@ -299,44 +172,16 @@ def envelope_violations(steps, grad_norm, beta: float, gain: float) -> np.ndarra
     return steps[norms > bound]
 
 
-def corrected_iteration_bound(setting: TheorySetting, gain: float) -> float:
-    r"""The iteration count of A.3 / A.5 with the true gain: :math:`2\beta_\lambda\, \text{gain} / \tau^2`.
-
-    With ``gain`` :math:`= (r_{\max}-r_{\min})/(1-\gamma)` (:func:`proof_gain`) this is the re-derived
-    bound of :func:`bnpg.bounds.iteration_bound` (``as_printed=False``); with
-    ``gain`` :math:`= V^\star(\mu) - L_\lambda(\theta_0)` (:func:`actual_gain`) it holds from any
-    :math:`\theta_0`.
-
-    >>> import bnpg
-    >>> from bnpg import convergence, games
-    >>> game = games.matching_game(2, 2, gamma=0.5)
-    >>> s = convergence.theory_setting(game, bnpg.DAG.empty(2), 0.5, theorem=1)
-    >>> convergence.corrected_iteration_bound(s, 2.0)   # 2 * 129 * 2 / (1/64)^2
-    2113536.0
-    """
-    if not isinstance(setting, TheorySetting):
-        raise TypeError(f"setting must be a TheorySetting, got {type(setting).__name__}")
-    gain = real_scalar("gain", gain)
-    if gain < 0:
-        raise ValueError(f"gain must be >= 0, got {gain!r}")
-    return 2.0 * setting.beta * gain / setting.threshold**2
-
-
-# ------------------------------------------------------------------------------------------------
-# Running the dynamics
-# ------------------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
-class Run:
-    r"""A run of the dynamics (2)-(3) with its gap tracked (see :func:`run_dynamics`).
+class Crossing:
+    r"""The gap evaluations of :func:`first_crossing` (the ``crossing`` of its :class:`~bnpg.dynamics.Trajectory`).
 
     Attributes
     ----------
-    steps : ndarray of int
-        Steps at which :math:`L_\lambda`, :math:`V` and :math:`\|\nabla L_\lambda\|` were recorded.
-    objective, value, grad_norm : ndarray of float
-        Aligned with ``steps``.
+    metric : str
+        ``"nash_gap"`` or ``"optimality_gap"``.
+    eps : float
+        The target gap.
     gap_steps : ndarray of int
         Every step at which the gap was evaluated (checkpoints and refinement), increasing.
     gaps : ndarray of float
@@ -345,28 +190,15 @@ class Run:
         The geometric checkpoints (a subset of ``gap_steps``).
     first_below : int or None
         :math:`t^\star`, the iterate found as the first with gap at most ``eps``; ``None`` if no
-        inspected iterate up to ``horizon`` qualifies.
-    metric : str
-    eps, lam, eta : float
-    horizon : int
-    policy : BNPolicy
-        The iterate at ``horizon``.
+        inspected iterate qualifies.
     """
 
-    steps: np.ndarray
-    objective: np.ndarray
-    value: np.ndarray
-    grad_norm: np.ndarray
+    metric: str
+    eps: float
     gap_steps: np.ndarray
     gaps: np.ndarray
     checkpoints: np.ndarray
     first_below: int | None
-    metric: str
-    eps: float
-    lam: float
-    eta: float
-    horizon: int
-    policy: BNPolicy
 
     @property
     def T_observed(self) -> int | None:
@@ -412,7 +244,7 @@ def _advance(game: MarkovGame, policy: BNPolicy, lam: float, eta: float, n: int)
     ).policy
 
 
-def run_dynamics(
+def first_crossing(
     game: MarkovGame,
     policy: BNPolicy,
     *,
@@ -420,12 +252,12 @@ def run_dynamics(
     eta: float,
     eps: float,
     metric: str,
-    horizon: int,
+    max_steps: int,
     growth: float = 1.25,
     split: int = 16,
     records_per_segment: int = 8,
     stop_at_crossing: bool = False,
-) -> Run:
+) -> Trajectory:
     r"""Run (2)-(3) from ``policy`` and find the first iterate whose gap is at most ``eps``.
 
     Parameters
@@ -438,7 +270,7 @@ def run_dynamics(
     eps : float
         Target gap, ``> 0``.
     metric : {"nash_gap", "optimality_gap"}
-    horizon : int
+    max_steps : int
         Number of updates to run, ``>= 0`` (the run stops earlier only with ``stop_at_crossing``).
     growth : float, default 1.25
         Ratio ``g > 1`` of the geometric checkpoints (see the module docstring).
@@ -452,7 +284,8 @@ def run_dynamics(
 
     Returns
     -------
-    Run
+    Trajectory
+        Its ``crossing`` is the :class:`Crossing`; ``policy`` the last iterate run, ``n_steps`` its step.
 
     Examples
     --------
@@ -460,14 +293,14 @@ def run_dynamics(
     >>> from bnpg import convergence, games
     >>> game = games.matching_game(2, 2, gamma=0.5)
     >>> start = bnpg.BNPolicy(game, bnpg.DAG.chain(2))   # uniform: optimality gap 2 - 1 = 1
-    >>> run = convergence.run_dynamics(game, start, lam=0.05, eta=0.1, eps=0.5,
-    ...                                metric="optimality_gap", horizon=2000)
+    >>> run = convergence.first_crossing(game, start, lam=0.05, eta=0.1, eps=0.5,
+    ...                                  metric="optimality_gap", max_steps=2000)
     >>> dense = bnpg.gradient_ascent(game, start, lam=0.05, eta=0.1, steps=2000,
     ...                              metrics=("optimality_gap",))
-    >>> run.first_below == dense.first_step_below("optimality_gap", 0.5)
+    >>> run.crossing.first_below == dense.first_step_below("optimality_gap", 0.5)
     True
     """
-    same_game(game, policy)
+    check_policy(game, policy)
     lam = real_scalar("lam", lam)
     if lam < 0:
         raise ValueError(f"lam must be >= 0, got {lam!r}")
@@ -475,7 +308,7 @@ def run_dynamics(
     eps = positive("eps", eps)
     if metric not in GAP_METRICS:
         raise ValueError(f"metric must be one of {GAP_METRICS}, got {metric!r}")
-    horizon = integer("horizon", horizon, minimum=0)
+    max_steps = integer("max_steps", max_steps, minimum=0)
     growth = real_scalar("growth", growth)
     if growth <= 1.0:
         raise ValueError(f"growth must be > 1, got {growth!r}")
@@ -490,6 +323,7 @@ def run_dynamics(
     rec_steps: list[np.ndarray] = []
     rec = {"objective": [], "value": [], "grad_norm": []}
     first_below = None
+    evaluations = 0
 
     t, current = 0, policy
     previous = None  # (t, policy) of the last checkpoint with gap above eps
@@ -506,42 +340,37 @@ def run_dynamics(
                 break
         elif first_below is None:
             previous = (t, current)
-        if t >= horizon:
+        if t >= max_steps:
             break
-        nxt = min(horizon, max(t + 1, math.ceil(t * growth)))
+        nxt = min(max_steps, max(t + 1, math.ceil(t * growth)))
         n = nxt - t
         every = max(1, math.ceil(n / records_per_segment))
         traj = gradient_ascent(
             game, current, lam=lam, eta=eta, steps=n, record_every=every,
             metrics=("objective", "value", "grad_norm"),
         )
+        evaluations += traj.n_evaluations
         keep = slice(None) if not rec_steps else slice(1, None)  # the start is the previous end
         rec_steps.append(t + traj.steps[keep])
         for m in rec:
             rec[m].append(traj.metrics[m][keep])
         t, current = nxt, traj.policy
-    if not rec_steps:  # horizon 0, or a crossing at t = 0 with stop_at_crossing
+    if not rec_steps:  # max_steps 0, or a crossing at t = 0 with stop_at_crossing
         traj = gradient_ascent(game, current, lam=lam, eta=eta, steps=0,
                                metrics=("objective", "value", "grad_norm"))
         rec_steps.append(traj.steps)
         for m in rec:
             rec[m].append(traj.metrics[m])
     order = sorted(gap_points)
-    return Run(
-        steps=np.concatenate(rec_steps),
-        objective=np.concatenate(rec["objective"]),
-        value=np.concatenate(rec["value"]),
-        grad_norm=np.concatenate(rec["grad_norm"]),
-        gap_steps=np.array(order, dtype=int),
-        gaps=np.array([gap_points[k] for k in order]),
-        checkpoints=np.array(checkpoints, dtype=int),
+    crossing = Crossing(
+        metric=metric, eps=eps, gap_steps=np.array(order, dtype=int),
+        gaps=np.array([gap_points[k] for k in order]), checkpoints=np.array(checkpoints, dtype=int),
         first_below=first_below,
-        metric=metric,
-        eps=eps,
-        lam=lam,
-        eta=eta,
-        horizon=t,
-        policy=current,
+    )
+    return Trajectory(
+        policy=current, steps=np.concatenate(rec_steps),
+        metrics={m: np.concatenate(v) for m, v in rec.items()}, lam=lam, method="fixed", eta=eta,
+        n_steps=t, n_evaluations=evaluations, threshold=None, crossing=crossing,
     )
 
 

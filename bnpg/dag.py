@@ -21,6 +21,10 @@ import networkx as nx
 
 from ._validation import agent_index, as_generator, integer, real_scalar
 
+__all__ = [
+    "DAG",
+]
+
 
 class DAG:
     """A directed acyclic graph of agents, given by each agent's parents.

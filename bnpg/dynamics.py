@@ -1,23 +1,38 @@
-r"""Policy-gradient dynamics with log-barrier regularisation (paper, Equations 2-3, Lemma 4).
+r"""Ascent on :math:`L_\lambda`: the policy-gradient dynamics (2)-(3) and faster routes to stationary points.
 
-Every agent ascends the common objective with the same fixed step size:
+**The dynamics of the theorems.** Every agent ascends the common objective with the same fixed step:
 
 .. math::
 
     \theta^i_{t+1} = \theta^i_t + \eta \nabla_{\theta^i} L_\lambda(\theta_t) \qquad (2)
 
 entry by entry, :math:`\theta^{i,t+1}_{s,a^{\mathcal P^i},a^i} = \theta^{i,t}_{s,a^{\mathcal P^i},a^i}
-+ \eta\, \partial L_\lambda(\theta_t) / \partial \theta^i_{s,a^{\mathcal P^i},a^i}` (3). The gradient is
-the exact one of :func:`bnpg.gradient`.
++ \eta\, \partial L_\lambda(\theta_t) / \partial \theta^i_{s,a^{\mathcal P^i},a^i}` (3), with the exact
+gradient of :func:`bnpg.gradient`. This is ``method="fixed"`` of :func:`ascend`, also available under
+its own name :func:`gradient_ascent`.
 
-Lemma 4 states that :math:`L_\lambda` is :math:`\beta_\lambda`-smooth with
+**Approximate stationary points.** Lemmas 2 and 3 speak of points with
+:math:`\|\nabla L_\lambda(\theta)\|_2 \le \tau`, whatever produced them, so :func:`ascend` also reaches
+them by quicker routes, all along the same exact gradient:
 
-.. math::
+* ``"armijo"``: :math:`\theta \leftarrow \theta + \eta_t \nabla L_\lambda(\theta)` with a backtracking
+  step: :math:`\eta_t` starts at twice the previous accepted step (at most ``1e6 * eta``) and is halved
+  until the sufficient-increase condition :math:`L_\lambda(\theta_{t+1}) \ge L_\lambda(\theta_t) + \delta
+  \eta_t \|\nabla L_\lambda(\theta_t)\|^2`, :math:`\delta = 10^{-4}`, holds;
+* ``"path"``: the same with every step at most ``max_move`` long, so the iterates stay near the path
+  of the gradient flow of which (2) is a discretisation;
+* ``"lbfgs"``: ``scipy.optimize.minimize(method="L-BFGS-B")`` on :math:`-L_\lambda`.
 
-    \beta_\lambda = \frac{8N(r_{\max} - r_{\min})}{(1-\gamma)^3}
-                  + \sum_i \frac{2\lambda}{|\mathcal S| |\mathcal A^{\mathcal P^i}|},
+**What floating point can resolve.** Near a maximum the increase the condition asks for,
+:math:`\delta\eta_t\|\nabla L_\lambda\|^2`, falls below the rounding error of :math:`L_\lambda` itself;
+comparing two values of :math:`L_\lambda` then decides by rounding, which differs between CPUs. Below
+that resolution (:data:`RESOLUTION` times :math:`|L_\lambda|`) the test is made on the gradients instead,
+as in the approximate Armijo condition of Hager and Zhang (2005): with
+:math:`\phi(t) = L_\lambda(\theta + t g)`, the trapezoid rule
+:math:`\phi(\eta_t) - \phi(0) \approx \eta_t (\phi'(0) + \phi'(\eta_t))/2` turns the condition into
+:math:`g \cdot \nabla L_\lambda(\theta + \eta_t g) \ge (2\delta - 1)\|g\|^2`, which the gradients resolve.
 
-and Theorems 1-2 take :math:`\eta \le 1/\beta_\lambda`; :func:`smoothness_bound` evaluates it.
+Every run returns a :class:`Trajectory`.
 """
 
 from __future__ import annotations
@@ -27,59 +42,74 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import game_and_dag, integer, non_negative, positive, real_scalar, same_game
-from .dag import DAG
+from ._validation import integer, non_negative, positive, real_scalar
+from .constants import gradient_threshold
 from .game import MarkovGame
 from .gaps import nash_gap, optimal_value
 from .objective import evaluation_and_gradient, log_barrier, resolve_backend
-from .policy import BNPolicy
+from .policy import BNPolicy, check_policy
 
-#: Metrics :func:`gradient_ascent` can record.
+__all__ = [
+    "DEFAULT_METRICS",
+    "METHODS",
+    "METRICS",
+    "RESOLUTION",
+    "Trajectory",
+    "ascend",
+    "gradient_ascent",
+]
+
+#: Ways of climbing :math:`L_\lambda` (see the module docstring).
+METHODS = ("fixed", "armijo", "path", "lbfgs")
+#: Metrics a run can record.
 METRICS = ("objective", "value", "grad_norm", "nash_gap", "optimality_gap")
 DEFAULT_METRICS = ("objective", "value", "grad_norm")
-
-
-def smoothness_bound(game: MarkovGame, dag: DAG, lam: float) -> float:
-    r""":math:`\beta_\lambda` of Lemma 4 for this game and DAG.
-
-    Examples
-    --------
-    >>> import numpy as np, bnpg
-    >>> game = bnpg.MarkovGame(np.ones((1, 2, 2, 1)), np.eye(2)[None], [1.0], 0.5)
-    >>> bnpg.smoothness_bound(game, bnpg.DAG.empty(2), lam=0.0)   # 8 * 2 * 1 / 0.5**3
-    128.0
-    """
-    game_and_dag(game, dag)
-    lam = non_negative("lam", lam)
-    n = game.n_agents
-    spread = game.r_max - game.r_min
-    parent_sizes = [int(np.prod([game.action_sizes[j] for j in dag.parents(i)])) for i in range(n)]
-    return 8 * n * spread / (1 - game.gamma) ** 3 + sum(
-        2 * lam / (game.n_states * b) for b in parent_sizes
-    )
+#: Relative size of a change of :math:`L_\lambda` below which two values are not compared directly.
+RESOLUTION = 2.0**-40
+#: Sufficient-increase constant of the backtracking methods.
+ARMIJO = 1e-4
 
 
 @dataclass(frozen=True)
 class Trajectory:
-    """A run of the dynamics (2)-(3).
+    r"""A run of :func:`ascend` (or of :func:`gradient_ascent`, or of :func:`bnpg.convergence.first_crossing`).
 
     Attributes
     ----------
     policy : BNPolicy
-        The policy after the last step.
+        The last iterate.
     steps : ndarray of int
-        The step indices ``t`` at which metrics were recorded (``theta_t``, before update ``t+1``).
+        The step indices ``t`` at which metrics were recorded (``theta_t``, before update ``t + 1``).
     metrics : dict of str to ndarray
-        One array per recorded metric, aligned with ``steps``.
-    lam, eta : float
-        The regularisation and the step size used.
+        One array per recorded metric, aligned with ``steps``; also readable as attributes
+        (``run.value``, ``run.grad_norm``, ...).
+    lam : float
+        :math:`\lambda`.
+    method : str
+        One of :data:`METHODS`.
+    eta : float
+        The fixed step (``"fixed"``) or the first trial step (the backtracking methods; ``nan`` for
+        ``"lbfgs"``).
+    n_steps : int
+        Updates taken (accepted steps of a backtracking method, iterations of L-BFGS).
+    n_evaluations : int
+        Evaluations of :math:`L_\lambda` and its gradient (the fixed method's compiled steps included).
+    threshold : float or None
+        The gradient norm at which the run was to stop; ``None`` if it had no such rule.
+    crossing : bnpg.convergence.Crossing or None
+        The gap evaluations of :func:`bnpg.convergence.first_crossing`; ``None`` otherwise.
     """
 
     policy: BNPolicy
     steps: np.ndarray
     metrics: dict = field(default_factory=dict)
     lam: float = 0.0
-    eta: float = 0.0
+    method: str = "fixed"
+    eta: float = float("nan")
+    n_steps: int = 0
+    n_evaluations: int = 0
+    threshold: float | None = None
+    crossing: object | None = None
 
     def __getattr__(self, name):
         metrics = self.__dict__.get("metrics", {})
@@ -87,11 +117,36 @@ class Trajectory:
             return metrics[name]
         raise AttributeError(name)
 
+    def final(self, metric: str) -> float:
+        """The last recorded value of ``metric``."""
+        return float(self.metrics[metric][-1])
+
+    @property
+    def met(self) -> bool:
+        """Whether the last recorded gradient norm is at most :attr:`threshold`."""
+        if self.threshold is None or "grad_norm" not in self.metrics:
+            return False
+        return bool(self.final("grad_norm") <= self.threshold)
+
     def first_step_below(self, metric: str, threshold: float) -> int | None:
         """The first recorded step whose ``metric`` is at most ``threshold`` (``None`` if never)."""
         values = self.metrics[metric]
         hits = np.flatnonzero(values <= threshold)
         return int(self.steps[hits[0]]) if hits.size else None
+
+    @property
+    def T_observed(self) -> int | None:
+        """:attr:`crossing` ``.T_observed`` (see :class:`bnpg.convergence.Crossing`)."""
+        if self.crossing is None:
+            raise AttributeError("T_observed: this run did not track a gap")
+        return self.crossing.T_observed
+
+    @property
+    def reached(self) -> bool:
+        """:attr:`crossing` ``.reached`` (see :class:`bnpg.convergence.Crossing`)."""
+        if self.crossing is None:
+            raise AttributeError("reached: this run did not track a gap")
+        return self.crossing.reached
 
 
 def _check_metrics(metrics) -> tuple[str, ...]:
@@ -102,6 +157,279 @@ def _check_metrics(metrics) -> tuple[str, ...]:
         if m not in METRICS:
             raise ValueError(f"metrics contains {m!r}; choose from {METRICS}")
     return metrics
+
+
+class _Objective:
+    """``L_lambda``, its gradient and the fixed-step dynamics on flat parameter vectors, per backend."""
+
+    def __init__(self, game: MarkovGame, policy: BNPolicy, lam: float, backend: str):
+        self.game, self.template, self.lam = game, policy, lam
+        self.fast = resolve_backend(backend) == "numba"
+        self.evaluations = 0
+        if self.fast:
+            from . import _fast
+
+            self._fast = _fast
+            self.plan = policy.structure.plan(game)
+
+    def __call__(self, x: np.ndarray) -> tuple[float, float, np.ndarray]:
+        """``(V(mu), barrier, gradient)`` at ``x``."""
+        self.evaluations += 1
+        if self.fast:
+            return self._fast.value_and_gradient(self.plan, x, self.lam)
+        current = self.template.with_flat(x)
+        ev, grads = evaluation_and_gradient(self.game, current, self.lam)
+        return ev.value, log_barrier(current), np.concatenate([g.ravel() for g in grads])
+
+    def objective(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        value, barrier, grad = self(x)
+        return (value + self.lam * barrier if self.lam else value), grad
+
+    def advance(self, x: np.ndarray, n: int, eta: float) -> np.ndarray:
+        """``n`` steps of the dynamics (2) from ``x``."""
+        self.evaluations += n
+        if self.fast:
+            return self._fast.ascend(self.plan, x, n, eta, self.lam)
+        for _ in range(n):
+            self.evaluations -= 1
+            x = x + eta * self(x)[2]
+        return x
+
+
+class _Recorder:
+    """Collects the metrics of the iterates a run records."""
+
+    def __init__(self, game: MarkovGame, template: BNPolicy, lam: float, metrics: tuple[str, ...]):
+        self.game, self.template, self.lam, self.metrics = game, template, lam, metrics
+        self.v_star = optimal_value(game) if "optimality_gap" in metrics else None
+        self.steps: list[int] = []
+        self.rows: dict[str, list[float]] = {m: [] for m in metrics}
+
+    def record(self, t: int, x: np.ndarray, value: float, barrier: float, grad: np.ndarray) -> dict:
+        row = {
+            "objective": value + self.lam * barrier,
+            "value": value,
+            "grad_norm": float(np.sqrt(grad @ grad)),
+        }
+        if "nash_gap" in self.metrics:
+            row["nash_gap"] = nash_gap(self.game, self.template.with_flat(x))
+        if self.v_star is not None:
+            row["optimality_gap"] = self.v_star - value
+        for m in self.metrics:
+            self.rows[m].append(row[m])
+        self.steps.append(t)
+        return row
+
+    def arrays(self) -> tuple[np.ndarray, dict]:
+        return np.array(self.steps, dtype=int), {m: np.array(v) for m, v in self.rows.items()}
+
+
+def ascend(
+    game: MarkovGame,
+    policy: BNPolicy,
+    lam: float,
+    *,
+    method: str = "armijo",
+    eta: float | None = None,
+    max_steps: int = 5000,
+    threshold: float | str | None = "lemma",
+    record_every: int | None = None,
+    metrics: Iterable[str] = DEFAULT_METRICS,
+    stop_below: dict | None = None,
+    max_move: float = 0.1,
+    backend: str = "auto",
+) -> Trajectory:
+    r"""Climb :math:`L_\lambda` from ``policy`` (see the module docstring for the methods).
+
+    Parameters
+    ----------
+    game : MarkovGame
+    policy : BNPolicy
+        The starting point :math:`\theta_0` (not modified).
+    lam : float
+        :math:`\lambda \ge 0`.
+    method : {"fixed", "armijo", "path", "lbfgs"}, default "armijo"
+    eta : float, optional
+        The step of ``"fixed"`` (required there); the first trial step of ``"armijo"`` (default 1);
+        ignored by the others.
+    max_steps : int, default 5000
+        Largest number of updates.
+    threshold : float, "lemma" or None, default "lemma"
+        Stop at the first recorded iterate whose gradient norm is at most this; ``"lemma"`` means
+        :func:`bnpg.constants.gradient_threshold`, the hypothesis of Lemmas 2-3; ``None`` disables the
+        rule (the run takes ``max_steps`` updates, unless ``stop_below`` or a line search ends it).
+    record_every : int, optional
+        Record the metrics at ``t = 0, record_every, 2 record_every, ...`` and at the last iterate.
+        Default: every step for ``"fixed"``; the first and the last iterate for the other methods
+        (every step is inspected for the threshold all the same).
+    metrics : sequence of str
+        Any of :data:`METRICS`.
+    stop_below : dict, optional
+        ``{metric: value}``: stop at the first recorded iterate where every listed metric is at most
+        its value (the metrics must be recorded).
+    max_move : float, default 0.1
+        Longest step of ``"path"``, in parameter space.
+    backend : {"auto", "numpy", "numba"}
+        Where :math:`L_\lambda` and its gradient are computed; ``"auto"`` picks the compiled kernel of
+        :mod:`bnpg._fast` when numba is installed. Both give the same numbers to round-off.
+
+    Returns
+    -------
+    Trajectory
+
+    Examples
+    --------
+    >>> import bnpg
+    >>> from bnpg.games import climbing_game
+    >>> game = climbing_game(gamma=0.5)
+    >>> run = bnpg.ascend(game, bnpg.BNPolicy.random(game, bnpg.DAG.full(2), seed=1), lam=0.1)
+    >>> run.met, run.final("grad_norm") <= bnpg.constants.gradient_threshold(game, 0.1)
+    (True, True)
+    """
+    check_policy(game, policy)
+    lam = non_negative("lam", lam)
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method == "fixed":
+        if eta is None:
+            raise ValueError('method="fixed" needs a step size eta')
+        eta = positive("eta", eta)
+    elif method == "armijo":
+        eta = 1.0 if eta is None else positive("eta", eta)
+    else:
+        eta = float("nan")
+    max_steps = integer("max_steps", max_steps, minimum=0)
+    if isinstance(threshold, str):
+        if threshold != "lemma":
+            raise ValueError(f"threshold must be a number, 'lemma' or None, got {threshold!r}")
+        threshold = gradient_threshold(game, lam)
+    elif threshold is not None:
+        threshold = positive("threshold", threshold)
+    if record_every is None:
+        record_every = 1 if method == "fixed" else max(max_steps, 1)
+    record_every = integer("record_every", record_every, minimum=1)
+    metrics = _check_metrics(metrics)
+    stops = {} if stop_below is None else dict(stop_below)
+    for m, value in stops.items():
+        if m not in metrics:
+            raise ValueError(f"stop_below names {m!r}, which is not among metrics {metrics}")
+        stops[m] = real_scalar(f"stop_below[{m!r}]", value)
+    if threshold is not None and "grad_norm" not in metrics:
+        metrics = metrics + ("grad_norm",)
+    max_move = positive("max_move", max_move)
+
+    f = _Objective(game, policy, lam, backend)
+    recorder = _Recorder(game, policy, lam, metrics)
+    done = _stop_rule(threshold, stops)
+    if method == "fixed":
+        x, n = _run_fixed(f, recorder, policy.flat(), eta, max_steps, record_every, done)
+    elif method == "lbfgs":
+        x, n = _run_lbfgs(f, recorder, policy.flat(), max_steps, threshold)
+    else:
+        cap = (lambda norm2: 1e6 * eta) if method == "armijo" else (lambda norm2: max_move / np.sqrt(norm2))
+        first = eta if method == "armijo" else np.inf
+        x, n, last = _run_backtracking(f, lam, recorder.record, policy.flat(), max_steps=max_steps,
+                                       record_every=record_every, done=done, full_rows=bool(stops),
+                                       first=first, cap=cap)
+        if recorder.steps[-1] != n:
+            recorder.record(n, x, *last)
+    steps, arrays = recorder.arrays()
+    return Trajectory(
+        policy=policy.with_flat(x), steps=steps, metrics=arrays, lam=lam, method=method, eta=eta,
+        n_steps=n, n_evaluations=f.evaluations, threshold=threshold,
+    )
+
+
+def _stop_rule(threshold: float | None, stops: dict):
+    """``True`` for a row at or below the gradient threshold, or at or below every ``stop_below`` value."""
+
+    def done(row: dict) -> bool:
+        if threshold is not None and row["grad_norm"] <= threshold:
+            return True
+        return bool(stops) and all(row[m] <= v for m, v in stops.items())
+
+    return done
+
+
+def _run_fixed(f: _Objective, rec: _Recorder, x, eta, max_steps, record_every, done):
+    t = 0
+    while True:
+        row = rec.record(t, x, *f(x))
+        if done(row) or t == max_steps:
+            return x, t
+        n = min(record_every - t % record_every, max_steps - t)
+        x = f.advance(x, n, eta)
+        t += n
+
+
+def _sufficient_increase(value, v_new, grad, g_new, step, norm2) -> bool:
+    """The Armijo condition, on the values where they resolve it and on the gradients below that."""
+    resolution = RESOLUTION * max(abs(value), abs(v_new))
+    if ARMIJO * step * norm2 > resolution:
+        return v_new >= value + ARMIJO * step * norm2
+    return v_new >= value - resolution and float(grad @ g_new) >= (2 * ARMIJO - 1) * norm2
+
+
+def _run_backtracking(f, lam, record, x, *, max_steps, record_every, done, full_rows, first, cap):
+    """Backtracking ascent of ``value + lam * barrier`` from ``x``.
+
+    Returns the last iterate, its step and its ``(value, barrier, gradient)``.
+
+    ``f(x) -> (value, barrier, gradient)``; ``record(t, x, value, barrier, gradient) -> row`` keeps
+    the iterates at ``t = 0, record_every, ...`` (every one with ``full_rows``, which ``stop_below``
+    needs); ``done(row)`` ends the run; the first trial step is ``min(2 * previous, cap(|g|^2))``,
+    with ``first`` as the previous step at the start.
+    """
+    value, barrier, grad = f(x)
+    objective = value + lam * barrier
+    row = record(0, x, value, barrier, grad)
+    norm2 = float(grad @ grad)
+    previous, t = first, 0
+    while t < max_steps and not done(row):
+        step = min(2.0 * previous, cap(norm2))
+        while True:
+            x_new = x + step * grad
+            v_new, b_new, g_new = f(x_new)
+            o_new = v_new + lam * b_new
+            if _sufficient_increase(objective, o_new, grad, g_new, step, norm2):
+                break
+            step *= 0.5
+            if step < 1e-300:
+                break
+        if step < 1e-300:  # no step increases L_lambda: a maximum to round-off
+            break
+        x, value, barrier, grad, objective = x_new, v_new, b_new, g_new, o_new
+        norm2 = float(grad @ grad)
+        previous = step
+        t += 1
+        if full_rows or t % record_every == 0:
+            row = record(t, x, value, barrier, grad)
+        else:
+            row = {"grad_norm": float(np.sqrt(norm2))}
+    return x, t, (value, barrier, grad)
+
+
+def _run_lbfgs(f: _Objective, rec: _Recorder, x0, max_steps, threshold):
+    try:
+        from scipy.optimize import minimize
+    except ImportError:  # pragma: no cover - scipy is in the test and book extras
+        raise ImportError('method="lbfgs" needs scipy; install it or use method="armijo"') from None
+
+    def negative(x):
+        objective, grad = f.objective(x)
+        return -objective, -grad
+
+    value, barrier, grad = f(x0)
+    rec.record(0, x0, value, barrier, grad)
+    x, n = x0, 0
+    met = threshold is not None and np.sqrt(grad @ grad) <= threshold
+    if not met and max_steps > 0:
+        gtol = 0.0 if threshold is None else threshold / np.sqrt(x0.size)
+        res = minimize(negative, x0, jac=True, method="L-BFGS-B", options={
+            "maxiter": max_steps, "gtol": gtol, "ftol": 0.0, "maxcor": 30, "maxls": 50})
+        x, n = res.x, int(res.nit)
+        rec.record(n, x, *f(x))
+    return x, n
 
 
 def gradient_ascent(
@@ -116,7 +444,7 @@ def gradient_ascent(
     stop_below: dict | None = None,
     backend: str = "auto",
 ) -> Trajectory:
-    r"""Run the policy-gradient dynamics (2)-(3) on :math:`L_\lambda` with exact gradients.
+    r"""Run the policy-gradient dynamics (2)-(3) for ``steps`` updates: :func:`ascend` with ``method="fixed"``.
 
     Parameters
     ----------
@@ -126,7 +454,7 @@ def gradient_ascent(
     lam : float
         :math:`\lambda \ge 0`.
     eta : float
-        Step size :math:`\eta > 0` (the theorems take :math:`\eta \le 1/\beta_\lambda`).
+        Step size :math:`\eta > 0` (the theorems take :math:`\eta = 1/\beta_\lambda`).
     steps : int
         Number of updates, ``>= 0``.
     record_every : int, default 1
@@ -153,73 +481,7 @@ def gradient_ascent(
     >>> run.steps.tolist(), bool(run.value[-1] > run.value[0])
     ([0, 100, 200], True)
     """
-    same_game(game, policy)
-    lam = non_negative("lam", lam)
-    eta = positive("eta", eta)
-    steps = integer("steps", steps, minimum=0)
-    record_every = integer("record_every", record_every, minimum=1)
-    metrics = _check_metrics(metrics)
-    stop_below = {} if stop_below is None else dict(stop_below)
-    for m, thr in stop_below.items():
-        if m not in metrics:
-            raise ValueError(f"stop_below names {m!r}, which is not among metrics {metrics}")
-        stop_below[m] = real_scalar(f"stop_below[{m!r}]", thr)
-    fast = resolve_backend(backend) == "numba"
-    v_star = optimal_value(game) if "optimality_gap" in metrics else None
-
-    if fast:
-        from . import _fast
-
-        plan = policy.structure.plan(game)
-
-        def advance(flat: np.ndarray, n: int) -> np.ndarray:
-            return _fast.ascend(plan, flat, n, eta, lam)
-
-        def measure(flat: np.ndarray) -> tuple[float, float, float]:
-            v, barrier, grad = _fast.value_and_gradient(plan, flat, lam)
-            return v, barrier, float(np.sqrt(grad @ grad))
-
-    else:
-
-        def numpy_gradient(flat: np.ndarray) -> tuple[BNPolicy, float, np.ndarray]:
-            current = policy.with_flat(flat)
-            ev, grads = evaluation_and_gradient(game, current, lam)
-            return current, ev.value, np.concatenate([g.ravel() for g in grads])
-
-        def advance(flat: np.ndarray, n: int) -> np.ndarray:
-            for _ in range(n):
-                flat = flat + eta * numpy_gradient(flat)[2]
-            return flat
-
-        def measure(flat: np.ndarray) -> tuple[float, float, float]:
-            current, v, grad = numpy_gradient(flat)
-            return v, log_barrier(current), float(np.sqrt(grad @ grad))
-
-    records: dict[str, list[float]] = {m: [] for m in metrics}
-    recorded: list[int] = []
-    flat = policy.flat()
-    t = 0
-    while True:
-        v, barrier, norm = measure(flat)
-        row = {"objective": v + lam * barrier, "value": v, "grad_norm": norm}
-        if "nash_gap" in metrics:
-            row["nash_gap"] = nash_gap(game, policy.with_flat(flat))
-        if v_star is not None:
-            row["optimality_gap"] = v_star - v
-        for m in metrics:
-            records[m].append(row[m])
-        recorded.append(t)
-        if stop_below and all(row[m] <= thr for m, thr in stop_below.items()):
-            break
-        if t == steps:
-            break
-        n = min(record_every - t % record_every, steps - t)
-        flat = advance(flat, n)
-        t += n
-    return Trajectory(
-        policy=policy.with_flat(flat),
-        steps=np.array(recorded, dtype=int),
-        metrics={m: np.array(v) for m, v in records.items()},
-        lam=lam,
-        eta=eta,
+    return ascend(
+        game, policy, lam, method="fixed", eta=eta, max_steps=steps, threshold=None,
+        record_every=record_every, metrics=metrics, stop_below=stop_below, backend=backend,
     )

@@ -24,9 +24,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import agent_index, read_only, same_game
+from ._validation import agent_index, read_only
 from .game import MarkovGame
-from .policy import BNPolicy
+from .policy import BNPolicy, check_policy
+
+__all__ = [
+    "Evaluation",
+    "evaluate",
+    "evaluate_joint",
+    "kernel",
+    "local_advantage",
+    "partial_q",
+    "value",
+    "visitation",
+    "weighted_q",
+]
 
 
 @dataclass(frozen=True)
@@ -111,7 +123,7 @@ def evaluate(game: MarkovGame, policy: BNPolicy) -> Evaluation:
     >>> round(ev.value, 12), round(float(ev.d.sum()), 12)
     (5.0, 10.0)
     """
-    same_game(game, policy)
+    check_policy(game, policy)
     return evaluate_joint(game, policy.joint())
 
 
@@ -182,7 +194,7 @@ def partial_q(game: MarkovGame, policy: BNPolicy, agents, ev: Evaluation | None 
     >>> bnpg.partial_q(game, bnpg.BNPolicy(game, bnpg.DAG.empty(2)), [0])
     array([[0.5, 0.5]])
     """
-    same_game(game, policy)
+    check_policy(game, policy)
     members = policy._agent_set("agents", agents)
     ev = _evaluation_of(game, policy, ev)
     others = tuple(1 + j for j in range(game.n_agents) if j not in members)
@@ -206,7 +218,7 @@ def local_advantage(game: MarkovGame, policy: BNPolicy, i: int, ev: Evaluation |
     array([[[ 0.5, -0.5],
             [-0.5,  0.5]]])
     """
-    same_game(game, policy)
+    check_policy(game, policy)
     i = agent_index("i", i, game.n_agents)
     ev = _evaluation_of(game, policy, ev)
     lay = policy.structure.layouts[i]

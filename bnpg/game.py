@@ -21,6 +21,11 @@ import numpy as np
 
 from ._validation import read_only, real_array, real_scalar
 
+__all__ = [
+    "MarkovGame",
+    "SUM_TOLERANCE",
+]
+
 #: Tolerance on the row sums of ``P`` and the sum of ``mu``.
 SUM_TOLERANCE = 1e-10
 

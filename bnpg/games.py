@@ -31,6 +31,10 @@ that belongs to the optimum.
 **A multi-state search game** (:func:`search_game`), in the spirit of the paper's drones that should
 not search the same cells: the state is the set of cells that need a visit, each agent searches one
 cell, and a cell searched by two agents pays once.
+
+**Jackpot games** (:func:`jackpot_game`): random games with one hidden joint action per state that
+pays far more than any other, surrounded by penalties, so that gradient methods are drawn to a
+suboptimal equilibrium; built to make the optimality gap of Lemma 3 large.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from .game import MarkovGame
 __all__ = [
     "CLIMBING_PAYOFF",
     "climbing_game",
+    "jackpot_game",
     "matching_game",
     "penalty_game",
     "penalty_payoff",
@@ -407,3 +412,72 @@ def search_game(
     extra = popcount[nxt] - popcount[rem]  # |U'| - |R|
     P = np.where(superset, p**extra * (1.0 - p) ** (cells - popcount[nxt]), 0.0)
     return MarkovGame(P, reward.astype(float), mu=mu, gamma=gamma)
+
+
+def jackpot_game(
+    action_sizes: Sequence[int],
+    *,
+    seed,
+    jackpot: float = 2.0,
+    penalty: float = -10.0,
+    gamma: float = 0.9,
+    n_states: int = 1,
+) -> MarkovGame:
+    r"""A random game with a hidden jackpot joint action surrounded by penalties.
+
+    Built on :func:`bnpg.games.random_game` (rewards uniform on [0, 1], random transitions, uniform
+    :math:`\mu`); then in every state one joint action :math:`a^\dagger(s)`, drawn uniformly, pays
+    ``jackpot``, and every joint action that differs from it in exactly one agent's action pays
+    ``penalty``. Against partners that play uniformly, an agent's jackpot action is then worth
+    about :math:`(\text{jackpot} + (|\mathcal A^{-i}| - 1)\,\text{penalty})/|\mathcal A^{-i}|` for
+    two agents: the optimal joint action starts with locally unattractive actions, the situation in
+    which gradient methods are pulled to a suboptimal equilibrium.
+
+    Parameters
+    ----------
+    action_sizes : sequence of int
+        At least one agent, each with at least 2 actions.
+    seed : int or numpy.random.Generator
+    jackpot : float, default 2
+        Must exceed 1, the largest ordinary reward.
+    penalty : float, default -10
+        Must be below 0, the smallest ordinary reward.
+    gamma : float, default 0.9
+    n_states : int, default 1
+
+    Returns
+    -------
+    MarkovGame
+
+    Examples
+    --------
+    >>> import numpy as np, bnpg
+    >>> game = jackpot_game((3, 3), seed=0, jackpot=5.0, penalty=-20.0, gamma=0.0)
+    >>> a = np.unravel_index(int(np.argmax(game.r[0])), (3, 3))
+    >>> float(game.r[0][a]), int((game.r[0] == -20.0).sum())   # 2 agents x 2 other actions
+    (5.0, 4)
+    >>> bnpg.optimal_value(game)
+    5.0
+    """
+    if isinstance(action_sizes, (str, bytes)) or not isinstance(action_sizes, Sequence):
+        raise TypeError(f"action_sizes must be a sequence of integers, got {action_sizes!r}")
+    sizes = tuple(integer(f"action_sizes[{i}]", k, minimum=2) for i, k in enumerate(action_sizes))
+    if not sizes:
+        raise ValueError("action_sizes must list at least one agent")
+    jackpot = real_scalar("jackpot", jackpot)
+    penalty = real_scalar("penalty", penalty)
+    if jackpot <= 1.0:
+        raise ValueError(f"jackpot must exceed the largest ordinary reward 1, got {jackpot!r}")
+    if penalty >= 0.0:
+        raise ValueError(f"penalty must be below the smallest ordinary reward 0, got {penalty!r}")
+    n_states = integer("n_states", n_states, minimum=1)
+    rng = as_generator(seed)
+    base = random_game(n_states, sizes, seed=rng, gamma=gamma)
+    r = np.array(base.r)
+    grids = np.indices(sizes)
+    for s in range(n_states):
+        target = tuple(int(rng.integers(k)) for k in sizes)
+        differ = sum((grids[i] != target[i]).astype(int) for i in range(len(sizes)))
+        r[s][differ == 1] = penalty
+        r[s][target] = jackpot
+    return MarkovGame(base.P, r, base.mu, base.gamma)

@@ -38,10 +38,31 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import agent_index, same_game
+from ._validation import agent_index
 from .evaluation import evaluate
 from .game import MarkovGame
-from .policy import BNPolicy
+from .policy import BNPolicy, check_policy
+
+__all__ = [
+    "Solution",
+    "TIE_TOLERANCE",
+    "VisitationExtremes",
+    "best_response",
+    "best_response_value",
+    "deterministic_joint",
+    "min_visitation",
+    "mismatch_coefficient",
+    "nash_gap",
+    "nash_gaps",
+    "optimal_solution",
+    "optimal_value",
+    "optimality_gap",
+    "policy_iteration",
+    "replace_local",
+    "visitation_extremes",
+    "worst_solution",
+    "worst_value",
+]
 
 #: Improvements smaller than this (relative to the value scale) are treated as ties.
 TIE_TOLERANCE = 1e-14
@@ -145,7 +166,7 @@ def best_response(game: MarkovGame, policy: BNPolicy, i: int) -> Solution:
     >>> sol.rule.tolist(), sol.value
     ([[0, 1]], 1.0)
     """
-    same_game(game, policy)
+    check_policy(game, policy)
     i = agent_index("i", i, game.n_agents)
     st = policy.structure
     lay = st.layouts[i]
@@ -237,6 +258,35 @@ def optimal_value(game: MarkovGame) -> float:
     return optimal_solution(game).value
 
 
+def worst_solution(game: MarkovGame) -> Solution:
+    r"""The smallest values over all joint policies: :math:`\min_\pi V_\pi(s)` for every state.
+
+    The optimal solution of the game with reward :math:`-r`, negated; ``rule`` is a deterministic
+    joint policy attaining every minimum at once.
+
+    >>> import numpy as np, bnpg
+    >>> game = bnpg.MarkovGame(np.ones((1, 2, 2, 1)), np.eye(2)[None], [1.0], 0.5)
+    >>> worst_solution(game).value   # always mismatch: 0 per step
+    0.0
+    """
+    if not isinstance(game, MarkovGame):
+        raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
+    R, K = _joint_mdp(game)
+    sol = policy_iteration(-R, K, game.gamma, game.mu)
+    return Solution(V=-sol.V, rule=sol.rule[:, 0], value=0.0 - sol.value, iterations=sol.iterations)
+
+
+def worst_value(game: MarkovGame) -> float:
+    r""":math:`\min_\pi V_\pi(\mu)` over all joint policies.
+
+    >>> import numpy as np, bnpg
+    >>> game = bnpg.MarkovGame(np.ones((1, 2, 1)), [[-1.0, 1.0]], [1.0], 0.5)
+    >>> bnpg.worst_value(game), bnpg.optimal_value(game)
+    (-2.0, 2.0)
+    """
+    return worst_solution(game).value
+
+
 def optimality_gap(game: MarkovGame, policy: BNPolicy) -> float:
     r"""Optimality-gap of Definition 2: :math:`\max_{\pi^*} V_{\pi^*}(\mu) - V_\pi(\mu)`.
 
@@ -245,7 +295,7 @@ def optimality_gap(game: MarkovGame, policy: BNPolicy) -> float:
     >>> bnpg.optimality_gap(game, bnpg.BNPolicy(game, bnpg.DAG.full(2)))
     0.5
     """
-    same_game(game, policy)
+    check_policy(game, policy)
     return optimal_value(game) - evaluate(game, policy).value
 
 

@@ -39,10 +39,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import non_negative, real_scalar, same_game
+from ._validation import non_negative, real_scalar
 from .evaluation import Evaluation, evaluate, local_advantage
 from .game import MarkovGame
-from .policy import BNPolicy
+from .policy import BNPolicy, check_policy
+
+__all__ = [
+    "barrier_gradient",
+    "evaluation_and_gradient",
+    "gradient",
+    "gradient_norm",
+    "lemma1_gradient",
+    "log_barrier",
+    "objective",
+    "resolve_backend",
+    "value_gradient",
+]
 
 
 def log_barrier(policy: BNPolicy) -> float:
@@ -80,7 +92,7 @@ def objective(game: MarkovGame, policy: BNPolicy, lam: float) -> float:
     >>> round(bnpg.objective(game, policy, lam=0.0), 12)
     1.5
     """
-    same_game(game, policy)
+    check_policy(game, policy)
     lam = non_negative("lam", lam)
     return evaluate(game, policy).value + lam * log_barrier(policy)
 
@@ -162,7 +174,7 @@ def gradient(
     >>> bnpg.gradient(game, bnpg.BNPolicy(game, bnpg.DAG.empty(1)))[0]
     array([[-0.5,  0.5]])
     """
-    same_game(game, policy)
+    check_policy(game, policy)
     lam = non_negative("lam", lam)
     if resolve_backend(backend) == "numba":
         from . import _fast
@@ -221,7 +233,7 @@ def lemma1_gradient(
     >>> bnpg.lemma1_gradient(game, policy)[0]  # printed: twice the true gradient when gamma = 0.5
     array([[-1.,  1.]])
     """
-    same_game(game, policy)
+    check_policy(game, policy)
     lam = non_negative("lam", lam)
     c = 1.0 / (1.0 - game.gamma) if value_factor is None else real_scalar("value_factor", value_factor)
     ev = evaluate(game, policy)

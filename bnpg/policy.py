@@ -30,7 +30,6 @@ import numpy as np
 from ._validation import (
     agent_index,
     as_generator,
-    game_and_dag,
     integer,
     non_negative,
     read_only,
@@ -38,6 +37,58 @@ from ._validation import (
 )
 from .dag import DAG
 from .game import MarkovGame
+
+__all__ = [
+    "AgentLayout",
+    "BNPolicy",
+    "Structure",
+    "check_game_and_dag",
+    "check_policy",
+    "log_softmax",
+    "softmax",
+]
+
+
+def check_game_and_dag(game, dag) -> None:
+    """Refuse anything but a :class:`~bnpg.MarkovGame` and a :class:`~bnpg.DAG` over the same agents.
+
+    >>> import numpy as np, bnpg
+    >>> game = bnpg.MarkovGame(np.ones((1, 2, 1)), [[0.0, 1.0]], [1.0], 0.5)
+    >>> check_game_and_dag(game, bnpg.DAG.empty(2))
+    Traceback (most recent call last):
+    ...
+    ValueError: dag has 2 agents but the game has 1
+    """
+    if not isinstance(game, MarkovGame):
+        raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
+    if not isinstance(dag, DAG):
+        raise TypeError(f"dag must be a DAG, got {type(dag).__name__}")
+    if dag.n_agents != game.n_agents:
+        raise ValueError(f"dag has {dag.n_agents} agents but the game has {game.n_agents}")
+
+
+def check_policy(game, policy) -> None:
+    """Refuse anything but a :class:`BNPolicy` built for ``game`` (or an equal game).
+
+    >>> import numpy as np, bnpg
+    >>> one = bnpg.MarkovGame(np.ones((1, 2, 1)), [[0.0, 1.0]], [1.0], 0.5)
+    >>> other = bnpg.MarkovGame(np.ones((1, 2, 1)), [[0.0, 2.0]], [1.0], 0.5)
+    >>> check_policy(other, bnpg.BNPolicy(one, bnpg.DAG.empty(1)))
+    Traceback (most recent call last):
+    ...
+    ValueError: policy was built for a different game: policy.game has 1 states and action sizes (2,), game has 1 states and action sizes (2,) (same shapes, different arrays)
+    """
+    if not isinstance(game, MarkovGame):
+        raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
+    if not isinstance(policy, BNPolicy):
+        raise TypeError(f"policy must be a BNPolicy, got {type(policy).__name__}")
+    if policy.game is not game and policy.game != game:
+        raise ValueError(
+            "policy was built for a different game: policy.game has "
+            f"{policy.game.n_states} states and action sizes {policy.game.action_sizes}, "
+            f"game has {game.n_states} states and action sizes {game.action_sizes}"
+            + ("" if policy.game.P.shape != game.P.shape else " (same shapes, different arrays)")
+        )
 
 
 @dataclass(frozen=True)
@@ -151,7 +202,7 @@ class BNPolicy:
     """
 
     def __init__(self, game: MarkovGame, dag: DAG, theta=None, *, _structure: Structure | None = None):
-        game_and_dag(game, dag)
+        check_game_and_dag(game, dag)
         structure = _structure or Structure(game.n_states, game.action_sizes, dag)
         self._game = game
         self._dag = dag

@@ -10,6 +10,7 @@ own output.
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -270,6 +271,45 @@ def relative_error(a, b):
 def snapshot(*arrays):
     """Copies of arrays (to compare after a call: no function may mutate its inputs)."""
     return [np.array(a, copy=True) for a in arrays]
+
+
+# --------------------------------------------------------------------------------------------
+# L_lambda and Lemma 1 without bnpg's numerics
+# --------------------------------------------------------------------------------------------
+
+
+def lagrangian_by_series(game, dag, lam):
+    """``x -> L_lambda`` from scipy's softmax, loops and the Neumann series (no bnpg numerics)."""
+    template = bnpg.BNPolicy(game, dag)
+
+    def f(x):
+        theta = template.unflatten(x)
+        locals_ = [softmax(t, axis=-1) for t in theta]
+        V, _, _ = evaluate_by_series(game, joint_by_loops(game, dag, locals_))
+        barrier = sum(float(np.log(p).mean()) + math.log(p.shape[-1]) for p in locals_)
+        return float(game.mu @ V) + lam * barrier
+
+    return f
+
+
+def lemma1_printed_by_loops(game, policy, lam):
+    """Lemma 1 as printed, from loop-built partial values: (1/(1-gamma)) d(s, b) pi^i A^i + barrier."""
+    pi = policy_joint(policy)
+    V, Q, d = evaluate_by_series(game, pi)
+    locals_ = local_probs(policy.theta)
+    out = []
+    for i in range(game.n_agents):
+        parents = policy.dag.parents(i)
+        family = sorted((*parents, i))
+        q_family = family_to_theta(game, policy.dag, i, partial_q_by_loops(game, pi, Q, family))
+        q_parents = partial_q_by_loops(game, pi, Q, parents)[..., None]
+        others = tuple(1 + j for j in range(game.n_agents) if j not in parents)
+        marginal = pi.sum(axis=others) if others else pi
+        d_sb = d.reshape((-1,) + (1,) * len(parents)) * marginal
+        n_parent = int(np.prod([game.action_sizes[j] for j in parents]))
+        barrier = lam / (game.n_states * n_parent) * (1 / game.action_sizes[i] - locals_[i])
+        out.append(d_sb[..., None] * locals_[i] * (q_family - q_parents) / (1 - game.gamma) + barrier)
+    return np.concatenate([g.ravel() for g in out])
 
 
 # --------------------------------------------------------------------------------------------

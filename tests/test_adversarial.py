@@ -1,4 +1,5 @@
-"""The Lemma 3 tools of bnpg.experiments: proof-step ratios, the telescoping identity, adversarial games.
+"""The Lemma 3 tools: proof-step ratios and the telescoping identity (bnpg.telescoping), adversarial games
+and the search for large gaps (bnpg.games.jackpot_game, bnpg.studies.lemma3_search).
 
 Independent routes used here:
 
@@ -20,22 +21,17 @@ import numpy as np
 import pytest
 
 import bnpg
-from bnpg.experiments import (
-    Instance,
-    concentrated_policy,
-    jackpot_game,
+from bnpg.constants import gradient_threshold
+from bnpg.games import climbing_game, jackpot_game, random_game
+from bnpg.instances import Instance, concentrated_policy, lemma_instance
+from bnpg.results import load_instance, load_results
+from bnpg.studies.lemma3_search import (
     lemma3_candidates,
     lemma3_point,
     lemma3_search,
-    lemma_instance,
-    load_instance,
-    load_results,
-    proof_step_ratios,
     save_lemma3_search,
-    stationarity_threshold,
-    telescoped_advantage,
 )
-from bnpg.games import climbing_game, random_game
+from bnpg.telescoping import proof_step_ratios, telescoped_advantage
 from tests.conftest import (
     evaluate_by_series,
     finite_difference,
@@ -265,7 +261,7 @@ def test_lemma3_point_one_state_by_hand():
     value = float((pi * r).sum())  # gamma = 0: V = E r, d = 1, M = 1
     grad_norm = np.linalg.norm(np.concatenate([g.ravel() for g in fd_grads(game, policy, lam)]))
     assert rec["met"] == (grad_norm <= lam / (2 * 1 * 9 * 3)) and rec["met"]
-    assert rec["threshold"] == stationarity_threshold(game, lam)
+    assert rec["threshold"] == gradient_threshold(game, lam)
     assert rec["value"] == pytest.approx(value, rel=1e-12)
     assert rec["optimal_value"] == pytest.approx(11.0, rel=1e-12)
     assert rec["worst_value"] == pytest.approx(-30.0, rel=1e-12)
@@ -351,11 +347,11 @@ def test_lemma3_candidates_are_reproducible_and_validated():
 
 def test_lemma3_search_matches_lemma3_point():
     cands = lemma3_candidates(lams=(0.1,), gammas=(0.0,), scales=(3.0,))[:3]
-    results, policies = lemma3_search(cands, max_iter=3000)
+    results, policies = lemma3_search(cands, max_steps=3000)
     assert results["label"].tolist() == [label for label, _ in cands]
-    assert str(results["sweep"]) == "lemma3_adversarial"
+    assert str(results["study"]) == "lemma3_adversarial"
     for k, (_, inst) in enumerate(cands):
-        rec, policy = lemma3_point(inst, max_iter=3000)
+        rec, policy = lemma3_point(inst, max_steps=3000)
         assert results["ratio"][k] == rec["ratio"]
         np.testing.assert_array_equal(policies[k].flat(), policy.flat())
     with pytest.raises(TypeError, match="candidates"):
@@ -365,7 +361,7 @@ def test_lemma3_search_matches_lemma3_point():
 
 
 def test_save_lemma3_search_writes_the_worst_point(tmp_path):
-    out = save_lemma3_search(tmp_path, lams=(0.1,), gammas=(0.0,), scales=(3.0,), max_iter=3000)
+    out = save_lemma3_search(tmp_path, lams=(0.1,), gammas=(0.0,), scales=(3.0,), max_steps=3000)
     assert sorted(os.listdir(tmp_path)) == ["lemma3-search.json", "lemma3-worst.npz"]
     saved = load_results(tmp_path / "lemma3-search.json")
     eligible = saved["met"] & saved["nonvacuous"]
@@ -385,7 +381,7 @@ def test_save_lemma3_search_refuses_when_nothing_is_eligible(tmp_path):
     # lambda = 100: 2^(N+1) N lambda M >= 1600 exceeds the spread of values of every game here
     # (at most 10 - (-1000) for the penalty game with k = -1000, with gamma = 0)
     with pytest.raises(ValueError, match="non-vacuous"):
-        save_lemma3_search(tmp_path, lams=(100.0,), gammas=(0.0,), scales=(3.0,), max_iter=200)
+        save_lemma3_search(tmp_path, lams=(100.0,), gammas=(0.0,), scales=(3.0,), max_steps=200)
 
 
 def test_search_game_candidates_have_finite_m():

@@ -12,6 +12,7 @@ import pytest
 
 import bnpg
 from bnpg import _fast
+from bnpg.studies.correlation import correlation_compare
 from tests.conftest import random_game, random_policy, reversed_full_dag, snapshot
 
 needs_numba = pytest.mark.skipif(not _fast.HAVE_NUMBA, reason="numba is not installed")
@@ -150,12 +151,13 @@ sys.modules["numba"] = None  # any import of numba now raises ImportError
 import json
 import numpy as np
 import bnpg
-from bnpg import _fast, experiments, games
+from bnpg import _fast, games
+from bnpg.studies.correlation import correlation_compare
 from bnpg.objective import resolve_backend
 game = games.climbing_game()
 policy = bnpg.BNPolicy.random(game, bnpg.DAG.chain(2), seed=1)
 run = bnpg.gradient_ascent(game, policy, lam=0.01, eta=0.05, steps=40, record_every=20)
-compare = experiments.correlation_compare(game, [np.zeros((1, 3)), np.zeros((1, 3))], max_iter=30)
+compare = correlation_compare(game, [np.zeros((1, 3)), np.zeros((1, 3))], max_steps=30)
 print(json.dumps({
     "have_numba": _fast.HAVE_NUMBA,
     "auto": resolve_backend("auto"),
@@ -183,7 +185,7 @@ def test_package_works_without_numba():
     game = bnpg.games.climbing_game()
     policy = bnpg.BNPolicy.random(game, bnpg.DAG.chain(2), seed=1)
     run = bnpg.gradient_ascent(game, policy, lam=0.01, eta=0.05, steps=40, record_every=20)
-    compare = bnpg.experiments.correlation_compare(game, [np.zeros((1, 3)), np.zeros((1, 3))], max_iter=30)
+    compare = correlation_compare(game, [np.zeros((1, 3)), np.zeros((1, 3))], max_steps=30)
     scale = np.abs(game.r).max() / (1 - game.gamma)
     np.testing.assert_allclose(got["gradient"], flat(bnpg.gradient(game, policy, 0.01)), rtol=0, atol=1e-12 * scale)
     np.testing.assert_allclose(got["theta"], run.policy.flat(), rtol=0, atol=1e-10 * scale)

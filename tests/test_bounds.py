@@ -1,16 +1,15 @@
-"""Tests of bnpg.bounds: the re-derived iteration bounds, the audit verdicts and the numbers.
+"""Tests of bnpg.bounds and bnpg.audit: the re-derived iteration bounds and the audit verdicts.
 
 The expected expressions are written out here by hand, each with its derivation in a comment, and
 compared with bnpg's by symbolic equality; the expected verdicts follow from those hand derivations.
-Numbers for concrete games are evaluated from the formulas with plain Python arithmetic.
+The numbers for concrete games are in tests/test_constants.py.
 """
 
 import numpy as np
 import pytest
 import sympy as sp
 
-import bnpg
-from bnpg import bounds
+from bnpg import audit, bounds
 from bnpg.bounds import A_I, A_MAX, A_P, BETA, EPS, ETA, LAM, SIGMA_A, SIGMA_P, A, H, M, N, R, S
 
 
@@ -20,17 +19,17 @@ def same(a, b) -> bool:
 
 @pytest.fixture(scope="module")
 def audit1():
-    return {c.label: c for c in bounds.audit_theorem(1)}
+    return {c.label: c for c in audit.audit_theorem(1)}
 
 
 @pytest.fixture(scope="module")
 def audit2():
-    return {c.label: c for c in bounds.audit_theorem(2)}
+    return {c.label: c for c in audit.audit_theorem(2)}
 
 
 @pytest.fixture(scope="module")
 def lemma_checks():
-    return {c.label: c for c in bounds.audit_lemmas()}
+    return {c.label: c for c in audit.audit_lemmas()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -176,13 +175,13 @@ def test_planted_error_is_caught():
     good = bounds.PRINTED["A.3: T with beta"]
     planted = good.subs(256, 265) if good.has(256) else None
     assert planted is not None and not same(planted, good)
-    audit = {c.label: c for c in bounds.audit_theorem(1, lines={"A.3: T with beta": planted})}
-    step = audit["A.3: beta_lambda expanded"]
+    checks = {c.label: c for c in audit.audit_theorem(1, lines={"A.3: T with beta": planted})}
+    step = checks["A.3: beta_lambda expanded"]
     assert step.verdict == "fails"
     assert same(step.term_ratios[R**2], sp.Rational(265, 256))
     assert same(step.term_ratios[R], 1)
     # the next step now compares against the planted line and still fails (it failed before too)
-    assert audit["A.3: lambda removed from the second term"].verdict == "fails"
+    assert checks["A.3: lambda removed from the second term"].verdict == "fails"
 
 
 def test_planted_exponent_error_in_theorem2_is_caught():
@@ -190,28 +189,28 @@ def test_planted_exponent_error_in_theorem2_is_caught():
     correct = (2 ** (2 * N + 8) * N**3 * M**2 * S**2 * A**2 * A_MAX**2 * R**2 / (EPS**2 * H**4)
                + 2 ** (N + 5) * N * M * S * A**2 * A_MAX**2 * SIGMA_P * R / (EPS * H))
     planted = correct.subs(2 ** (2 * N + 8), 2 ** (2 * N + 7))
-    assert bounds.compare("ok", "-", correct, bounds.derived_iteration_bound(2)).verdict == "holds"
-    c = bounds.compare("planted", "-", planted, bounds.derived_iteration_bound(2), relation=">=")
+    assert audit.compare("ok", "-", correct, bounds.derived_iteration_bound(2)).verdict == "holds"
+    c = audit.compare("planted", "-", planted, bounds.derived_iteration_bound(2), relation=">=")
     assert c.verdict == "fails"
     assert same(c.term_ratios[R**2], sp.Rational(1, 2)) and same(c.term_ratios[R], 1)
     # a correct transcription written in another form is still recognised as equal
     factored = sp.factor(correct)
-    assert bounds.compare("factored", "-", factored, bounds.derived_iteration_bound(2)).verdict == "holds"
+    assert audit.compare("factored", "-", factored, bounds.derived_iteration_bound(2)).verdict == "holds"
 
 
 def test_planted_sign_error_is_caught():
-    derivs, printed_terms = bounds.softmax_barrier_gradients(3)
-    assert bounds.compare("ok", "-", sp.Matrix(printed_terms), sp.Matrix(derivs)).verdict == "holds"
+    derivs, printed_terms = audit.softmax_barrier_gradients(3)
+    assert audit.compare("ok", "-", sp.Matrix(printed_terms), sp.Matrix(derivs)).verdict == "holds"
     wrong = sp.Matrix([-t for t in printed_terms])
-    assert bounds.compare("sign", "-", wrong, sp.Matrix(derivs)).verdict == "fails"
+    assert audit.compare("sign", "-", wrong, sp.Matrix(derivs)).verdict == "fails"
 
 
 def test_loose_and_failing_inequalities():
-    assert bounds.compare("x", "-", 2 * LAM, LAM, relation=">=").verdict == "valid but loose"
-    assert bounds.compare("x", "-", 2 * LAM, LAM, relation="<=").verdict == "fails"
-    assert bounds.compare("x", "-", LAM / 2, LAM, relation="<=").verdict == "valid but loose"
+    assert audit.compare("x", "-", 2 * LAM, LAM, relation=">=").verdict == "valid but loose"
+    assert audit.compare("x", "-", 2 * LAM, LAM, relation="<=").verdict == "fails"
+    assert audit.compare("x", "-", LAM / 2, LAM, relation="<=").verdict == "valid but loose"
     # sign unknown to sympy: not established, so it fails
-    assert bounds.compare("x", "-", H * LAM, LAM, relation=">=").verdict == "fails"
+    assert audit.compare("x", "-", H * LAM, LAM, relation=">=").verdict == "fails"
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,77 +257,9 @@ def test_lemma_step_ratios(lemma_checks):
 
 
 def test_regulariser_gradient_with_four_actions():
-    derivs, printed_terms = bounds.softmax_barrier_gradients(4)
+    derivs, printed_terms = audit.softmax_barrier_gradients(4)
     for dv, pt in zip(derivs, printed_terms, strict=True):
         assert sp.simplify(dv - pt) == 0
-
-
-# --------------------------------------------------------------------------------------------
-# Numbers for concrete games
-# --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def matching_game():
-    """One state, two agents with two actions, reward 1 on matching actions, gamma = 1/2 (M = 1)."""
-    return bnpg.MarkovGame(np.ones((1, 2, 2, 1)), np.eye(2)[None], [1.0], 0.5)
-
-
-def test_iteration_bound_matching_game_by_hand(matching_game):
-    # N = 2, |S| = 1, |A| = 4, m = 2, R = 1, 1-gamma = 1/2, M = 1 (one state: d = 2 for every policy),
-    # chain DAG: Sigma_P = 1 + 1/2. eps = 1.
-    dag = bnpg.DAG.chain(2)
-    # Theorem 1 printed: 256*2*4/(1/16) + 16*1*4*1.5/(1/2) = 32768 + 192
-    assert bounds.iteration_bound(matching_game, dag, 1.0, theorem=1, as_printed=True) == 32960.0
-    # Theorem 1 re-derived: 256*2*16*4*16 + 32*16*4*1.5*2 = 524288 + 6144
-    assert bounds.iteration_bound(matching_game, dag, 1.0, theorem=1, as_printed=False) == 530432.0
-    # Theorem 2 printed: 2^10*8*16*4*16 + 8*2*16*4*1.5*2 = 8388608 + 3072
-    assert bounds.iteration_bound(matching_game, dag, 1.0, theorem=2, as_printed=True) == 8391680.0
-    # Theorem 2 re-derived: 2^12*8*16*4*16 + 2^7*2*16*4*1.5*2 = 33554432 + 49152
-    assert bounds.iteration_bound(matching_game, dag, 1.0, theorem=2, as_printed=False) == 33603584.0
-    # M = None computes M = 1 for this game
-    assert bounds.iteration_bound(matching_game, dag, 1.0, theorem=1, as_printed=True, M=1.0) == 32960.0
-
-
-def test_iteration_bound_multistate_by_hand():
-    rng = np.random.default_rng(5)
-    sizes = (2, 3, 2)
-    P = rng.dirichlet(np.ones(3), size=(3, *sizes))
-    r = rng.uniform(-1.0, 2.0, size=(3, *sizes))
-    game = bnpg.MarkovGame(P, r, rng.dirichlet(np.ones(3)), 0.8)
-    dag = bnpg.DAG([[2], [0, 2], []])  # parents' action counts: 2, 4, 1
-    Mv, eps = 2.5, 0.3
-    n, s, a, m = 3, 3, 12, 3
-    rr = float(r.max() - r.min())
-    h = 1 - 0.8
-    sig_p = 1 / 2 + 1 / 4 + 1
-    t1_printed = (256 * n * Mv**2 * s**2 * m**2 * rr**2 / (h**4 * eps**2)
-                  + 32 * (eps / (2 * Mv)) * Mv * s * m**2 * sig_p * rr / (h * eps))
-    t1_derived = (256 * n * Mv**2 * s**2 * a**2 * m**2 * rr**2 / (h**4 * eps**2)
-                  + 32 * Mv * s * a**2 * m**2 * sig_p * rr / (eps * h))
-    got = bounds.iteration_bound(game, dag, eps, theorem=1, as_printed=True, M=Mv)
-    assert got == pytest.approx(t1_printed, rel=1e-12)
-    got = bounds.iteration_bound(game, dag, eps, theorem=1, as_printed=False, M=Mv)
-    assert got == pytest.approx(t1_derived, rel=1e-12)
-    full = bnpg.DAG.full(3)  # parents' action counts: 1, 2, 6
-    sig_full = 1 + 1 / 2 + 1 / 6
-    t2_printed = (2**11 * n**3 * Mv**2 * s**2 * a**2 * m**2 * rr**2 / (eps**2 * h**4)
-                  + 8 * n * Mv * s * a**2 * m**2 * rr * sig_full / (eps * h))
-    t2_derived = (2**14 * n**3 * Mv**2 * s**2 * a**2 * m**2 * rr**2 / (eps**2 * h**4)
-                  + 2**8 * n * Mv * s * a**2 * m**2 * rr * sig_full / (eps * h))
-    assert bounds.iteration_bound(game, full, eps, theorem=2, as_printed=True, M=Mv) == pytest.approx(t2_printed, rel=1e-12)
-    assert bounds.iteration_bound(game, full, eps, theorem=2, as_printed=False, M=Mv) == pytest.approx(t2_derived, rel=1e-12)
-    # M = None uses the exact mismatch coefficient
-    exact_m = bnpg.mismatch_coefficient(game)
-    assert bounds.iteration_bound(game, dag, eps, theorem=1, as_printed=False) == pytest.approx(
-        bounds.iteration_bound(game, dag, eps, theorem=1, as_printed=False, M=exact_m), rel=1e-15)
-
-
-def test_game_parameters(matching_game):
-    p = bounds.game_parameters(matching_game, bnpg.DAG.empty(2))
-    assert p[N] == 2 and p[S] == 1 and p[A] == 4 and p[A_MAX] == 2
-    assert p[SIGMA_P] == 2 and p[SIGMA_A] == 1 and p[R] == 1 and p[H] == sp.Rational(1, 2)
-    assert p[M] == 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -336,28 +267,9 @@ def test_game_parameters(matching_game):
 # --------------------------------------------------------------------------------------------
 
 
-def test_validation(matching_game):
-    dag = bnpg.DAG.chain(2)
-    with pytest.raises(ValueError, match="eps"):
-        bounds.iteration_bound(matching_game, dag, 0.0, theorem=1, as_printed=True)
-    with pytest.raises(ValueError, match="eps"):
-        bounds.iteration_bound(matching_game, dag, -1.0, theorem=1, as_printed=True)
-    with pytest.raises(ValueError, match="theorem"):
-        bounds.iteration_bound(matching_game, dag, 1.0, theorem=3, as_printed=True)
-    with pytest.raises(TypeError, match="theorem"):
-        bounds.iteration_bound(matching_game, dag, 1.0, theorem="1", as_printed=True)
-    with pytest.raises(TypeError, match="as_printed"):
-        bounds.iteration_bound(matching_game, dag, 1.0, theorem=1, as_printed=1)
-    with pytest.raises(ValueError, match="M"):
-        bounds.iteration_bound(matching_game, dag, 1.0, theorem=1, as_printed=True, M=0.5)
-    with pytest.raises(ValueError, match="agents"):
-        bounds.iteration_bound(matching_game, bnpg.DAG.chain(3), 1.0, theorem=1, as_printed=True)
-    with pytest.raises(TypeError, match="dag"):
-        bounds.iteration_bound(matching_game, [[], [0]], 1.0, theorem=1, as_printed=True)
-    with pytest.raises(TypeError, match="game"):
-        bounds.iteration_bound(None, dag, 1.0, theorem=1, as_printed=True)
+def test_validation():
     with pytest.raises(ValueError, match="relation"):
-        bounds.compare("x", "-", LAM, LAM, relation="<")
+        audit.compare("x", "-", LAM, LAM, relation="<")
     with pytest.raises(ValueError, match="form"):
         bounds.beta_lambda("A.5")
     with pytest.raises(ValueError, match="which"):
@@ -365,25 +277,8 @@ def test_validation(matching_game):
     with pytest.raises(ValueError, match="key"):
         bounds.printed("Theorem 3: T")
     with pytest.raises(ValueError, match="lines"):
-        bounds.audit_theorem(1, lines={"Theorem 3: T": LAM})
-
-
-def test_theorem2_requires_a_fully_correlated_dag():
-    game = bnpg.MarkovGame(np.ones((1, 2, 2, 2, 1)), np.arange(8.0).reshape(1, 2, 2, 2), [1.0], 0.5)
-    with pytest.raises(ValueError, match="fully-correlated"):
-        bounds.iteration_bound(game, bnpg.DAG.chain(3), 1.0, theorem=2, as_printed=True)
-    # Theorem 1 accepts any DAG; a reversed complete DAG is fully correlated
-    bounds.iteration_bound(game, bnpg.DAG.chain(3), 1.0, theorem=1, as_printed=True)
-    reversed_full = bnpg.DAG([[1, 2], [2], []])
-    # parents' action counts 4, 2, 1 as for DAG.full(3) up to order: the same bound
-    assert bounds.iteration_bound(game, reversed_full, 1.0, theorem=2, as_printed=True) == bounds.iteration_bound(
-        game, bnpg.DAG.full(3), 1.0, theorem=2, as_printed=True) > 0
-
-
-def test_assumption1_failure_is_refused():
-    # state 1 is never entered: mu = (1, 0) and every transition goes to state 0, so d(1) = 0
-    P = np.zeros((2, 2, 2))
-    P[..., 0] = 1.0
-    game = bnpg.MarkovGame(P, np.array([[0.0, 1.0], [0.0, 1.0]]), [1.0, 0.0], 0.5)
-    with pytest.raises(ValueError, match="Assumption 1"):
-        bounds.iteration_bound(game, bnpg.DAG.empty(1), 1.0, theorem=1, as_printed=True)
+        audit.audit_theorem(1, lines={"Theorem 3: T": LAM})
+    with pytest.raises(ValueError, match="theorem"):
+        audit.audit_theorem(3)
+    with pytest.raises(TypeError, match="theorem"):
+        bounds.lambda_choice("1")

@@ -1,4 +1,5 @@
-"""The dynamics with the theorems' parameters (bnpg.convergence): first crossings, envelopes, gains."""
+"""The theorems' parameters (bnpg.constants.theory_setting) and the dynamics run with them
+(bnpg.convergence): first crossings, envelopes, gains."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 import bnpg
-from bnpg import bounds, convergence, games
+from bnpg import constants, convergence, games
 from tests.conftest import random_game, random_policy
 
 # --------------------------------------------------------------------------------------------
@@ -22,7 +23,7 @@ def test_theory_setting_theorem1_by_hand():
     #   beta = 8 * 2 * 1 / (1/2)^3 + 2 * (1/4) * (1 + 1) = 129,
     #   tau = lambda / (2 |S| |A| max|A^i|) = (1/4) / (2 * 1 * 4 * 2) = 1/64.
     game = games.matching_game(2, 2, gamma=0.5)
-    s = convergence.theory_setting(game, bnpg.DAG.empty(2), 0.5, theorem=1)
+    s = constants.theory_setting(game, bnpg.DAG.empty(2), 0.5, theorem=1)
     assert (s.theorem, s.eps, s.M, s.lam, s.metric) == (1, 0.5, 1.0, 0.25, "nash_gap")
     assert s.beta == 129.0 and s.eta == 1 / 129.0
     assert s.threshold == 1 / 64
@@ -32,7 +33,7 @@ def test_theory_setting_theorem2_by_hand():
     # Same game, full DAG on two agents: lambda = eps / (2^(N+1) N M) = (1/2) / 16 = 1/32,
     #   beta = 128 + 2 * (1/32) * (1/1 + 1/2) = 128 + 3/32, tau = (1/32) / 16 = 1/512.
     game = games.matching_game(2, 2, gamma=0.5)
-    s = convergence.theory_setting(game, bnpg.DAG.full(2), 0.5, theorem=2)
+    s = constants.theory_setting(game, bnpg.DAG.full(2), 0.5, theorem=2)
     assert (s.lam, s.metric) == (1 / 32, "optimality_gap")
     assert s.beta == pytest.approx(128 + 3 / 32, rel=1e-15)
     assert s.threshold == 1 / 512
@@ -41,7 +42,7 @@ def test_theory_setting_theorem2_by_hand():
 def test_theory_setting_given_M_and_three_agents():
     # N = 3, two states, sizes (2, 3, 2), M given as 2: Theorem 2's lambda = eps / (16 * 3 * 2).
     game = random_game(0, n_states=2, action_sizes=(2, 3, 2), gamma=0.5)
-    s = convergence.theory_setting(game, bnpg.DAG.full(3), 0.96, theorem=2, M=2.0)
+    s = constants.theory_setting(game, bnpg.DAG.full(3), 0.96, theorem=2, M=2.0)
     assert s.lam == pytest.approx(0.96 / 96, rel=1e-15)
     assert s.threshold == pytest.approx(s.lam / (2 * 2 * 12 * 3), rel=1e-15)
     assert s.beta == bnpg.smoothness_bound(game, bnpg.DAG.full(3), s.lam)
@@ -60,17 +61,17 @@ def test_theory_setting_given_M_and_three_agents():
 def test_theory_setting_rejects(kwargs, error):
     game = games.matching_game(2, 2, gamma=0.5)
     with pytest.raises(error):
-        convergence.theory_setting(game, bnpg.DAG.empty(2), 0.5, **kwargs)
+        constants.theory_setting(game, bnpg.DAG.empty(2), 0.5, **kwargs)
 
 
 def test_theory_setting_rejects_bad_eps_and_dag():
     game = games.matching_game(2, 2, gamma=0.5)
     with pytest.raises(ValueError, match="eps"):
-        convergence.theory_setting(game, bnpg.DAG.empty(2), 0.0, theorem=1)
+        constants.theory_setting(game, bnpg.DAG.empty(2), 0.0, theorem=1)
     with pytest.raises(ValueError, match="agents"):
-        convergence.theory_setting(game, bnpg.DAG.empty(3), 0.5, theorem=1)
+        constants.theory_setting(game, bnpg.DAG.empty(3), 0.5, theorem=1)
     with pytest.raises(TypeError, match="dag"):
-        convergence.theory_setting(game, [[], [0]], 0.5, theorem=1)
+        constants.theory_setting(game, [[], [0]], 0.5, theorem=1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -82,7 +83,7 @@ def test_gains_on_the_matching_game():
     # Uniform product policy: V = (1/2) / (1 - 1/2) = 1, V* = 2, barrier 0, so the gain is 1.
     game = games.matching_game(2, 2, gamma=0.5)
     dag = bnpg.DAG.empty(2)
-    assert convergence.proof_gain(game) == 2.0
+    assert constants.value_range_bound(game) == 2.0
     assert convergence.actual_gain(game, bnpg.BNPolicy(game, dag), 0.25) == pytest.approx(1.0, abs=1e-15)
     # theta = (D, 0) and (0, D): each agent's KL(Unif || pi) = sum_a (1/2) log((1/2) / pi(a))
     # = -log 2 + (D + 2 log(1 + e^-D)) / 2 and V = 2 p (1 - p) / (1 - gamma) with p = e^-D / (1 + e^-D),
@@ -116,13 +117,13 @@ def test_envelope_violations_by_hand():
 
 
 def test_corrected_bound_with_the_proofs_gain_is_the_rederived_bound():
-    # Direct formula 2 beta (r_max - r_min) / ((1 - gamma) tau^2) against the sympy derivation.
+    # 2 beta (r_max - r_min) / ((1 - gamma) tau^2) from the setting, against the corrected bound.
     for theorem, dag in ((1, bnpg.DAG.chain(2)), (2, bnpg.DAG.full(2))):
         game = random_game(3, n_states=2, action_sizes=(2, 3), gamma=0.6)
-        s = convergence.theory_setting(game, dag, 0.1, theorem=theorem)
-        direct = convergence.corrected_iteration_bound(s, convergence.proof_gain(game))
-        derived = bounds.iteration_bound(game, dag, 0.1, theorem=theorem, as_printed=False, M=s.M)
-        assert direct == pytest.approx(derived, rel=1e-12)
+        s = constants.theory_setting(game, dag, 0.1, theorem=theorem)
+        direct = 2 * s.beta * (game.r_max - game.r_min) / ((1 - game.gamma) * s.threshold**2)
+        corrected = constants.iteration_bound(game, dag, 0.1, theorem=theorem, form="corrected", M=s.M)
+        assert direct == pytest.approx(corrected, rel=1e-12)
 
 
 # --------------------------------------------------------------------------------------------
@@ -136,31 +137,31 @@ def test_first_crossing_matches_every_step_inspection(dag_kind):
     dag = getattr(bnpg.DAG, dag_kind)(2)
     start = random_policy(5, game, dag)
     eps = 0.25 * bnpg.nash_gap(game, start)
-    s = convergence.theory_setting(game, dag, eps, theorem=1)
+    s = constants.theory_setting(game, dag, eps, theorem=1)
     eta = 20 * s.eta   # a larger step keeps the every-step inspection short
-    run = convergence.run_dynamics(game, start, lam=s.lam, eta=eta, eps=eps, metric="nash_gap",
-                                   horizon=5000, stop_at_crossing=True)
+    run = convergence.first_crossing(game, start, lam=s.lam, eta=eta, eps=eps, metric="nash_gap",
+                                   max_steps=5000, stop_at_crossing=True)
     dense = bnpg.gradient_ascent(game, start, lam=s.lam, eta=eta, steps=5000, metrics=("nash_gap",),
                                  stop_below={"nash_gap": eps})
-    assert run.reached and run.first_below == dense.first_step_below("nash_gap", eps)
-    assert run.T_observed == run.first_below + 1
+    assert run.reached and run.crossing.first_below == dense.first_step_below("nash_gap", eps)
+    assert run.T_observed == run.crossing.first_below + 1
     # the crossing and its predecessor were both inspected
-    k = int(np.searchsorted(run.gap_steps, run.first_below))
-    assert run.gap_steps[k] == run.first_below and run.gaps[k] <= eps
-    assert run.gap_steps[k - 1] == run.first_below - 1 and run.gaps[k - 1] > eps
+    k = int(np.searchsorted(run.crossing.gap_steps, run.crossing.first_below))
+    assert run.crossing.gap_steps[k] == run.crossing.first_below and run.crossing.gaps[k] <= eps
+    assert run.crossing.gap_steps[k - 1] == run.crossing.first_below - 1 and run.crossing.gaps[k - 1] > eps
 
 
 def test_first_crossing_of_the_optimality_gap():
     game = games.climbing_game(gamma=0.5)
     dag = bnpg.DAG.full(2)
-    s = convergence.theory_setting(game, dag, 2.0, theorem=2)
+    s = constants.theory_setting(game, dag, 2.0, theorem=2)
     eta = 50 * s.eta
-    run = convergence.run_dynamics(game, bnpg.BNPolicy(game, dag), lam=s.lam, eta=eta, eps=2.0,
-                                   metric="optimality_gap", horizon=20_000, growth=1.5, split=4)
+    run = convergence.first_crossing(game, bnpg.BNPolicy(game, dag), lam=s.lam, eta=eta, eps=2.0,
+                                   metric="optimality_gap", max_steps=20_000, growth=1.5, split=4)
     dense = bnpg.gradient_ascent(game, bnpg.BNPolicy(game, dag), lam=s.lam, eta=eta, steps=20_000,
                                  metrics=("optimality_gap",), stop_below={"optimality_gap": 2.0})
-    assert run.first_below == dense.first_step_below("optimality_gap", 2.0)
-    assert run.horizon == 20_000 and run.checkpoints[-1] == 20_000
+    assert run.crossing.first_below == dense.first_step_below("optimality_gap", 2.0)
+    assert run.n_steps == 20_000 and run.crossing.checkpoints[-1] == 20_000
 
 
 def _matching_scalar_crossing(D, lam, eta, eps, gamma):
@@ -182,27 +183,27 @@ def _matching_scalar_crossing(D, lam, eta, eps, gamma):
 def test_first_crossing_from_a_far_start_matches_the_scalar_recursion():
     game = games.matching_game(2, 2, gamma=0.5)
     dag = bnpg.DAG.empty(2)
-    s = convergence.theory_setting(game, dag, 0.5, theorem=1)
+    s = constants.theory_setting(game, dag, 0.5, theorem=1)
     D = 6.0
     far = bnpg.BNPolicy(game, dag, theta=[np.array([[D, 0.0]]), np.array([[0.0, D]])])
-    run = convergence.run_dynamics(game, far, lam=s.lam, eta=s.eta, eps=0.5, metric="nash_gap",
-                                   horizon=100_000, stop_at_crossing=True)
-    assert run.first_below == _matching_scalar_crossing(D, s.lam, s.eta, 0.5, 0.5)
-    assert np.all(np.diff(run.gaps) <= 0)
+    run = convergence.first_crossing(game, far, lam=s.lam, eta=s.eta, eps=0.5, metric="nash_gap",
+                                   max_steps=100_000, stop_at_crossing=True)
+    assert run.crossing.first_below == _matching_scalar_crossing(D, s.lam, s.eta, 0.5, 0.5)
+    assert np.all(np.diff(run.crossing.gaps) <= 0)
 
 
 def test_crossing_at_the_start_and_not_reached():
     game = games.matching_game(2, 2, gamma=0.5)
     dag = bnpg.DAG.empty(2)
     uniform = bnpg.BNPolicy(game, dag)   # a Nash equilibrium: gap 0
-    run = convergence.run_dynamics(game, uniform, lam=0.1, eta=0.01, eps=0.1, metric="nash_gap",
-                                   horizon=10, stop_at_crossing=True)
-    assert run.first_below == 0 and run.T_observed == 1 and run.steps.tolist() == [0]
+    run = convergence.first_crossing(game, uniform, lam=0.1, eta=0.01, eps=0.1, metric="nash_gap",
+                                   max_steps=10, stop_at_crossing=True)
+    assert run.crossing.first_below == 0 and run.T_observed == 1 and run.steps.tolist() == [0]
     # its optimality gap is 1 and stays 1: the uniform product policy is a fixed point of the dynamics
-    stuck = convergence.run_dynamics(game, uniform, lam=0.1, eta=0.01, eps=0.5,
-                                     metric="optimality_gap", horizon=50)
-    assert not stuck.reached and stuck.T_observed is None and stuck.max_gap_after_crossing() is None
-    np.testing.assert_allclose(stuck.gaps, 1.0, rtol=0, atol=1e-14)
+    stuck = convergence.first_crossing(game, uniform, lam=0.1, eta=0.01, eps=0.5,
+                                     metric="optimality_gap", max_steps=50)
+    assert not stuck.reached and stuck.T_observed is None and stuck.crossing.max_gap_after_crossing() is None
+    np.testing.assert_allclose(stuck.crossing.gaps, 1.0, rtol=0, atol=1e-14)
 
 
 def test_records_and_input_not_modified():
@@ -210,8 +211,8 @@ def test_records_and_input_not_modified():
     dag = bnpg.DAG.chain(2)
     start = random_policy(1, game, dag)
     before = start.flat().copy()
-    run = convergence.run_dynamics(game, start, lam=0.01, eta=0.05, eps=1e-9, metric="nash_gap",
-                                   horizon=300, records_per_segment=4)
+    run = convergence.first_crossing(game, start, lam=0.01, eta=0.05, eps=1e-9, metric="nash_gap",
+                                   max_steps=300, records_per_segment=4)
     assert np.array_equal(start.flat(), before)
     # records: strictly increasing steps from 0 to the horizon, aligned with gradient_ascent's values
     assert run.steps[0] == 0 and run.steps[-1] == 300 and np.all(np.diff(run.steps) > 0)
@@ -219,7 +220,7 @@ def test_records_and_input_not_modified():
     np.testing.assert_allclose(run.objective, ref.objective[run.steps], rtol=1e-12)
     np.testing.assert_allclose(run.grad_norm, ref.grad_norm[run.steps], rtol=1e-10)
     np.testing.assert_allclose(run.policy.flat(), ref.policy.flat(), rtol=1e-12)
-    assert set(run.checkpoints.tolist()) <= set(run.gap_steps.tolist()) <= set(range(301))
+    assert set(run.crossing.checkpoints.tolist()) <= set(run.crossing.gap_steps.tolist()) <= set(range(301))
 
 
 @pytest.mark.parametrize(
@@ -229,25 +230,25 @@ def test_records_and_input_not_modified():
         (dict(eps=0.0), ValueError),
         (dict(eta=-1.0), ValueError),
         (dict(lam=-0.1), ValueError),
-        (dict(horizon=-1), ValueError),
-        (dict(horizon=1.5), TypeError),
+        (dict(max_steps=-1), ValueError),
+        (dict(max_steps=1.5), TypeError),
         (dict(growth=1.0), ValueError),
         (dict(split=1), ValueError),
         (dict(records_per_segment=0), ValueError),
         (dict(stop_at_crossing=1), TypeError),
     ],
 )
-def test_run_dynamics_rejects(kwargs, error):
+def test_first_crossing_rejects(kwargs, error):
     game = games.matching_game(2, 2, gamma=0.5)
-    args = dict(lam=0.1, eta=0.01, eps=0.1, metric="nash_gap", horizon=10)
+    args = dict(lam=0.1, eta=0.01, eps=0.1, metric="nash_gap", max_steps=10)
     args.update(kwargs)
     with pytest.raises(error):
-        convergence.run_dynamics(game, bnpg.BNPolicy(game, bnpg.DAG.empty(2)), **args)
+        convergence.first_crossing(game, bnpg.BNPolicy(game, bnpg.DAG.empty(2)), **args)
 
 
-def test_run_dynamics_rejects_a_policy_of_another_game():
+def test_first_crossing_rejects_a_policy_of_another_game():
     game = games.matching_game(2, 2, gamma=0.5)
     other = games.matching_game(2, 3, gamma=0.5)
     with pytest.raises(ValueError, match="different game"):
-        convergence.run_dynamics(game, bnpg.BNPolicy(other, bnpg.DAG.empty(2)), lam=0.1, eta=0.01,
-                                 eps=0.1, metric="nash_gap", horizon=10)
+        convergence.first_crossing(game, bnpg.BNPolicy(other, bnpg.DAG.empty(2)), lam=0.1, eta=0.01,
+                                 eps=0.1, metric="nash_gap", max_steps=10)

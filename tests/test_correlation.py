@@ -1,4 +1,4 @@
-"""What correlation buys: bnpg.experiments.common_start, correlation_compare and correlation_study.
+"""What correlation buys: bnpg.instances.common_start, bnpg.studies.correlation.
 
 Independent routes used here:
 
@@ -12,8 +12,7 @@ Independent routes used here:
   ``max_move`` cannot move the parameters farther than ``n * max_move``;
 * the path method is compared with the fixed-step dynamics (2) of :func:`bnpg.gradient_ascent` on a
   start where an unbounded line search ends at another equilibrium;
-* the two backends of the objective are compared with each other, and the numpy route with the
-  line search against :func:`correlation_run` and :func:`correlation_sweep`.
+* the two backends of the objective are compared with each other.
 """
 
 from __future__ import annotations
@@ -24,15 +23,10 @@ from scipy.special import softmax
 
 import bnpg
 from bnpg import _fast
-from bnpg.experiments import (
-    _ascend_path,
-    common_start,
-    correlation_compare,
-    correlation_run,
-    correlation_study,
-    correlation_sweep,
-)
+from bnpg.dynamics import _run_backtracking
 from bnpg.games import climbing_game, penalty_game, search_game
+from bnpg.instances import common_start
+from bnpg.studies.correlation import correlation_compare, correlation_study
 from tests.conftest import joint_mdp, lp_optimal_values, policy_joint, random_game, snapshot
 
 needs_numba = pytest.mark.skipif(not _fast.HAVE_NUMBA, reason="numba is not installed")
@@ -90,7 +84,7 @@ def test_common_start_rejects_bad_input():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_optimal_and_worst_values_match_linear_programs(seed):
     game = random_game(seed, n_states=3, action_sizes=(2, 3), gamma=0.8)
-    out = correlation_compare(game, product_starts(game, seed), max_iter=5)
+    out = correlation_compare(game, product_starts(game, seed), max_steps=5)
     R, K = joint_mdp(game)
     best = float(game.mu @ lp_optimal_values(R, K, game.gamma))
     worst = -float(game.mu @ lp_optimal_values(-R, K, game.gamma))
@@ -141,7 +135,7 @@ def test_equal_dags_share_one_run():
     both = correlation_compare(game, theta, dags={"chain": bnpg.DAG.chain(2), "full": bnpg.DAG.full(2)})
     alone = correlation_compare(game, theta, dags={"full": bnpg.DAG.full(2)})
     assert both["chain_value"] == both["full_value"] == alone["full_value"]
-    assert both["chain_iterations"] == alone["full_iterations"]
+    assert both["chain_n_steps"] == alone["full_n_steps"]
 
 
 def test_the_path_method_moves_along_the_gradient_in_bounded_steps():
@@ -153,14 +147,19 @@ def test_the_path_method_moves_along_the_gradient_in_bounded_steps():
 
     def f(x):
         seen.append(np.array(x, copy=True))
-        return -0.5 * float((x - c) @ (x - c)), c - x, x
+        return -0.5 * float((x - c) @ (x - c)), 0.0, c - x
 
-    run = _ascend_path(f, np.zeros(3), 1e-10, 1000, 0.5)
+    def record(t, x, value, barrier, grad):
+        return {"grad_norm": float(np.linalg.norm(grad))}
+
+    x, steps, _ = _run_backtracking(
+        f, 0.0, record, np.zeros(3), max_steps=1000, record_every=1,
+        done=lambda row: row["grad_norm"] <= 1e-10, full_rows=True, first=np.inf,
+        cap=lambda norm2: 0.5 / np.sqrt(norm2))
     unit = c / 10.0
     for k in range(20):
         assert np.allclose(seen[k], 0.5 * k * unit, rtol=0, atol=1e-12)
-    assert run.met and np.allclose(run.policy, c, rtol=0, atol=1e-10)
-    assert run.method == "path"
+    assert np.linalg.norm(x - c) <= 1e-10 and steps >= 20
 
 
 @needs_numba
@@ -188,8 +187,8 @@ def test_the_path_method_ends_where_the_fixed_step_dynamics_end():
 def test_backends_agree(method):
     game = search_game(2, 2)
     theta = product_starts(game, 5)
-    a = correlation_compare(game, theta, method=method, backend="numpy", max_iter=3000)
-    b = correlation_compare(game, theta, method=method, backend="numba", max_iter=3000)
+    a = correlation_compare(game, theta, method=method, backend="numpy", max_steps=3000)
+    b = correlation_compare(game, theta, method=method, backend="numba", max_steps=3000)
     scale = a["optimal_value"] - a["worst_value"]
     for dag in ("product", "chain", "full"):
         assert a[f"{dag}_met"] and b[f"{dag}_met"]
@@ -197,16 +196,6 @@ def test_backends_agree(method):
         assert b[f"{dag}_value"] == pytest.approx(a[f"{dag}_value"], abs=1e-8 * scale)
         assert b[f"{dag}_reached"] == a[f"{dag}_reached"]
         assert b[f"{dag}_nash_gap"] == pytest.approx(a[f"{dag}_nash_gap"], abs=1e-8 * scale)
-
-
-def test_numpy_line_search_reproduces_correlation_run():
-    game = random_game(6, n_states=2, action_sizes=(2, 2, 2), gamma=0.7)
-    theta = product_starts(game, 6)
-    options = dict(lam=1e-3, max_iter=300, tol=1e-6, reach_tol=1e-2)
-    ours = correlation_compare(game, theta, method="armijo", backend="numpy", **options)
-    theirs = correlation_run(game, theta, method="armijo", **options)
-    for key, value in theirs.items():
-        assert ours[key] == value, key
 
 
 def test_correlation_compare_rejects_bad_input():
@@ -233,19 +222,19 @@ def test_correlation_compare_rejects_bad_input():
 # -- correlation_study -----------------------------------------------------------------------------
 
 
-def test_study_draws_the_games_and_first_starts_of_correlation_sweep():
-    options = dict(lam=1e-3, max_iter=200, reach_tol=1e-2)
-    study = correlation_study(3, 2, seed=4, n_agents=(2, 3), method="armijo", backend="numpy", **options)
-    sweep = correlation_sweep(3, seed=4, n_agents=(2, 3), **options)
-    first = study["start"] == 0
+def test_the_first_start_of_each_game_does_not_depend_on_the_number_of_starts():
+    options = dict(lam=1e-3, max_steps=200, reach_tol=1e-2, method="armijo", backend="numpy")
+    two = correlation_study(3, 2, seed=4, n_agents=(2, 3), **options)
+    one = correlation_study(3, 1, seed=4, n_agents=(2, 3), **options)
+    first = two["start"] == 0
     for key in ("n_states", "n_agents", "n_joint", "optimal_value", "worst_value", "start_value",
                 "product_value", "chain_value", "full_value", "full_reached"):
-        assert np.array_equal(study[key][first], sweep[key]), key
+        assert np.array_equal(two[key][first], one[key]), key
 
 
 def test_study_is_deterministic_and_consistent():
-    a = correlation_study(3, 3, seed=2, n_agents=(2, 3), max_iter=400)
-    b = correlation_study(3, 3, seed=2, n_agents=(2, 3), max_iter=400)
+    a = correlation_study(3, 3, seed=2, n_agents=(2, 3), max_steps=400)
+    b = correlation_study(3, 3, seed=2, n_agents=(2, 3), max_steps=400)
     for key, value in a.items():
         assert np.array_equal(value, b[key]), key
     assert a["game"].tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]

@@ -1,220 +1,41 @@
-r"""Finite-difference derivatives of :math:`L_\lambda` and the curvature Lemma 4 bounds (paper, Appendix A).
+r"""The curvature of :math:`L_\lambda` that Lemma 4 bounds, measured (paper, Lemma 4, Appendix A).
 
 Lemma 4 states that the regularised objective of Section 4.1 is :math:`\beta_\lambda`-smooth,
-
-.. math::
-
-    \|\nabla L_\lambda(\theta) - \nabla L_\lambda(\theta')\| \le \beta_\lambda \|\theta - \theta'\|,
-    \qquad
-    \beta_\lambda = \frac{8N(r_{\max} - r_{\min})}{(1-\gamma)^3}
-                  + \sum_i \frac{2\lambda}{|\mathcal S| |\mathcal A^{\mathcal P^i}|}.
-
-For a twice differentiable function this is the same as
-:math:`\sup_\theta \max |\operatorname{eig} \nabla^2 L_\lambda(\theta)| \le \beta_\lambda`, and it implies
-:math:`|u^\top \nabla^2 L_\lambda(\theta) u| \le \beta_\lambda` for every unit vector :math:`u`. This
-module measures both quantities at given points, from central differences of the *exact* gradient
-:func:`bnpg.gradient` (itself checked against differences of :func:`bnpg.objective`):
-
-.. math::
-
-    u^\top \nabla^2 L_\lambda(\theta)\, u \approx
-    \frac{\big(\nabla L_\lambda(\theta + h u) - \nabla L_\lambda(\theta - h u)\big) \cdot u}{2h},
-    \qquad
-    \nabla^2 L_\lambda(\theta)\, e_j \approx
-    \frac{\nabla L_\lambda(\theta + h e_j) - \nabla L_\lambda(\theta - h e_j)}{2h},
-
-both with an error :math:`O(h^2)` from truncation plus :math:`O(\epsilon_{\text{mach}} / h)` from
-rounding. The Hessian built column by column is symmetrised, :math:`(H + H^\top)/2`; its asymmetry
-before that step is a by-product that measures the error.
+:math:`\|\nabla L_\lambda(\theta) - \nabla L_\lambda(\theta')\| \le \beta_\lambda \|\theta - \theta'\|`, with
+:math:`\beta_\lambda` of :func:`bnpg.constants.smoothness_bound`. For a twice differentiable function
+this is the same as :math:`\sup_\theta \max |\operatorname{eig} \nabla^2 L_\lambda(\theta)| \le \beta_\lambda`,
+and it implies :math:`|u^\top \nabla^2 L_\lambda(\theta) u| \le \beta_\lambda` for every unit vector
+:math:`u`. This module measures both quantities at chosen points, from the finite differences of the
+exact gradient in :mod:`bnpg.finite_differences`.
 
 Every value measured at finitely many points is a *lower* bound on the smoothness constant
 :math:`\beta^\star = \sup_\theta \max |\operatorname{eig} \nabla^2 L_\lambda(\theta)|`, so a measurement above
-:math:`\beta_\lambda` (:func:`bnpg.smoothness_bound`) would refute Lemma 4, while the ratio
-:math:`\beta_\lambda / \text{measured}` is an *upper* bound on the slack :math:`\beta_\lambda / \beta^\star`.
-
-:func:`central_difference` is the first-order counterpart: central differences of any scalar
-function of the parameters, the independent route against which Lemma 1 is checked.
+:math:`\beta_\lambda` would refute Lemma 4, while the ratio :math:`\beta_\lambda / \text{measured}` is an
+*upper* bound on the slack :math:`\beta_\lambda / \beta^\star`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_generator, integer, non_negative, positive, real_array, same_game
+from ._validation import as_generator, integer, non_negative, positive
+from .constants import smoothness_bound
 from .dag import DAG
-from .dynamics import gradient_ascent, smoothness_bound
+from .dynamics import gradient_ascent
+from .finite_differences import HESSIAN_STEP, directional_curvature, hessian
 from .game import MarkovGame
-from .objective import gradient
-from .policy import BNPolicy
+from .policy import BNPolicy, check_policy
 
-#: Default step of the second-order differences (their error is about ``1e-9`` relative on small games).
-HESSIAN_STEP = 1e-4
-
-
-def _step(h: float) -> float:
-    return positive("h", h)
-
-
-def _flat_gradient(game: MarkovGame, policy: BNPolicy, lam: float) -> np.ndarray:
-    return np.concatenate([g.ravel() for g in gradient(game, policy, lam)])
-
-
-def central_difference(
-    f: Callable[[BNPolicy], float], policy: BNPolicy, *, h: float = 1e-5
-) -> list[np.ndarray]:
-    r"""Central differences :math:`(f(\theta + h e_j) - f(\theta - h e_j)) / (2h)` for every parameter.
-
-    Parameters
-    ----------
-    f : callable
-        A scalar function of a :class:`~bnpg.BNPolicy`, e.g. ``lambda p: bnpg.objective(game, p, lam)``.
-    policy : BNPolicy
-        The point :math:`\theta` (not modified).
-    h : float, default 1e-5
-        The step; the error is :math:`O(h^2)` plus rounding :math:`O(\epsilon_{\text{mach}} |f| / h)`.
-
-    Returns
-    -------
-    list of ndarray
-        One array per agent, shaped like ``policy.theta[i]``.
-
-    Examples
-    --------
-    A one-state bandit with :math:`\gamma = 0`: :math:`\partial V / \partial \theta_a = \pi_a (r_a - \bar r)`,
-    which is ``[-0.25, 0.25]`` at the uniform policy over rewards ``[0, 1]``.
-
-    >>> import numpy as np, bnpg
-    >>> from bnpg import smoothness
-    >>> game = bnpg.MarkovGame(np.ones((1, 2, 1)), [[0.0, 1.0]], [1.0], 0.0)
-    >>> policy = bnpg.BNPolicy(game, bnpg.DAG.empty(1))
-    >>> fd = smoothness.central_difference(lambda p: bnpg.value(game, p), policy)
-    >>> np.round(fd[0], 9)
-    array([[-0.25,  0.25]])
-    """
-    if not callable(f):
-        raise TypeError(f"f must be a callable of a BNPolicy, got {type(f).__name__}")
-    if not isinstance(policy, BNPolicy):
-        raise TypeError(f"policy must be a BNPolicy, got {type(policy).__name__}")
-    h = _step(h)
-    x = policy.flat()
-    out = np.empty_like(x)
-    for j in range(x.size):
-        step = np.zeros_like(x)
-        step[j] = h
-        out[j] = (float(f(policy.with_flat(x + step))) - float(f(policy.with_flat(x - step)))) / (2 * h)
-    return policy.unflatten(out)
-
-
-def _unit(policy: BNPolicy, direction) -> np.ndarray:
-    u = real_array("direction", direction)
-    if u.shape != (policy.n_params,):
-        raise ValueError(f"direction must have shape ({policy.n_params},), got {u.shape}")
-    norm = float(np.linalg.norm(u))
-    if norm == 0.0:
-        raise ValueError("direction must be a non-zero vector")
-    return u / norm
-
-
-def directional_curvature(
-    game: MarkovGame, policy: BNPolicy, direction, lam: float = 0.0, *, h: float = HESSIAN_STEP
-) -> float:
-    r"""Second directional derivative :math:`u^\top \nabla^2 L_\lambda(\theta)\, u` along a unit vector.
-
-    Parameters
-    ----------
-    game : MarkovGame
-    policy : BNPolicy
-        The point :math:`\theta`.
-    direction : array_like, shape (n_params,)
-        A non-zero vector in the layout of :meth:`BNPolicy.flat`; it is scaled to unit length.
-    lam : float, default 0
-        :math:`\lambda \ge 0`.
-    h : float, default 1e-4
-        Step of the central difference of the exact gradient.
-
-    Examples
-    --------
-    A one-state bandit with :math:`\gamma = 0`, rewards ``[0, 1]``, :math:`\theta = (0, \log 3)` and
-    :math:`u = (-1, 1)/\sqrt 2`: along the line, :math:`V(\theta + t u) = \sigma(\log 3 + \sqrt 2\, t)` with
-    :math:`\sigma` the logistic function, so the curvature is :math:`2 \sigma''(\log 3)
-    = 2 \sigma (1 - \sigma)(1 - 2 \sigma) = -3/16` at :math:`\sigma = 3/4`.
-
-    >>> import numpy as np, bnpg
-    >>> from bnpg import smoothness
-    >>> game = bnpg.MarkovGame(np.ones((1, 2, 1)), [[0.0, 1.0]], [1.0], 0.0)
-    >>> policy = bnpg.BNPolicy(game, bnpg.DAG.empty(1), [[[0.0, np.log(3.0)]]])
-    >>> round(smoothness.directional_curvature(game, policy, [-1.0, 1.0]), 8)
-    -0.1875
-    """
-    same_game(game, policy)
-    lam = non_negative("lam", lam)
-    h = _step(h)
-    u = _unit(policy, direction)
-    x = policy.flat()
-    g_plus = _flat_gradient(game, policy.with_flat(x + h * u), lam)
-    g_minus = _flat_gradient(game, policy.with_flat(x - h * u), lam)
-    return float((g_plus - g_minus) @ u / (2 * h))
-
-
-def hessian(
-    game: MarkovGame,
-    policy: BNPolicy,
-    lam: float = 0.0,
-    *,
-    h: float = HESSIAN_STEP,
-    symmetrise: bool = True,
-) -> np.ndarray:
-    r"""The Hessian :math:`\nabla^2 L_\lambda(\theta)`, column by column from differences of the exact gradient.
-
-    Parameters
-    ----------
-    game : MarkovGame
-    policy : BNPolicy
-    lam : float, default 0
-    h : float, default 1e-4
-    symmetrise : bool, default True
-        Return :math:`(H + H^\top)/2`; ``False`` returns the raw columns, whose asymmetry measures the
-        finite-difference error.
-
-    Returns
-    -------
-    ndarray, shape (n_params, n_params)
-        Rows and columns in the layout of :meth:`BNPolicy.flat`. It costs ``2 * n_params`` gradients.
-
-    Examples
-    --------
-    A one-state bandit with :math:`\gamma = 0` and rewards ``[0, 1]``: from
-    :math:`\partial V / \partial \theta_a = \pi_a (r_a - \bar r)`, the Hessian is
-    :math:`H_{ab} = \delta_{ab} \pi_a c_a - \pi_a \pi_b (c_a + c_b)` with :math:`c = r - \bar r`. At
-    :math:`\pi = (1/4, 3/4)`, :math:`c = (-3/4, 1/4)` and :math:`H = \frac{3}{32} \begin{pmatrix} -1 & 1 \\ 1 & -1
-    \end{pmatrix}`.
-
-    >>> import numpy as np, bnpg
-    >>> from bnpg import smoothness
-    >>> game = bnpg.MarkovGame(np.ones((1, 2, 1)), [[0.0, 1.0]], [1.0], 0.0)
-    >>> policy = bnpg.BNPolicy(game, bnpg.DAG.empty(1), [[[0.0, np.log(3.0)]]])
-    >>> np.round(smoothness.hessian(game, policy) * 32 / 3, 8)
-    array([[-1.,  1.],
-           [ 1., -1.]])
-    """
-    same_game(game, policy)
-    lam = non_negative("lam", lam)
-    h = _step(h)
-    if not isinstance(symmetrise, (bool, np.bool_)):
-        raise TypeError(f"symmetrise must be a bool, got {type(symmetrise).__name__}")
-    x = policy.flat()
-    n = x.size
-    H = np.empty((n, n))
-    for j in range(n):
-        step = np.zeros(n)
-        step[j] = h
-        g_plus = _flat_gradient(game, policy.with_flat(x + step), lam)
-        g_minus = _flat_gradient(game, policy.with_flat(x - step), lam)
-        H[:, j] = (g_plus - g_minus) / (2 * h)
-    return (H + H.T) / 2 if symmetrise else H
+__all__ = [
+    "CurvatureReport",
+    "climb_curvature",
+    "max_curvature",
+    "measure_curvature",
+    "random_unit_directions",
+    "trajectory_policies",
+]
 
 
 def max_curvature(
@@ -228,10 +49,10 @@ def max_curvature(
     :math:`\frac{3}{32} \begin{pmatrix} -1 & 1 \\ 1 & -1 \end{pmatrix}` are :math:`0` and :math:`-3/16`.
 
     >>> import numpy as np, bnpg
-    >>> from bnpg import smoothness
+    >>> from bnpg import curvature
     >>> game = bnpg.MarkovGame(np.ones((1, 2, 1)), [[0.0, 1.0]], [1.0], 0.0)
     >>> policy = bnpg.BNPolicy(game, bnpg.DAG.empty(1), [[[0.0, np.log(3.0)]]])
-    >>> round(smoothness.max_curvature(game, policy), 8)
+    >>> round(curvature.max_curvature(game, policy), 8)
     0.1875
     """
     H = hessian(game, policy, lam, h=h)
@@ -255,8 +76,8 @@ def random_unit_directions(n_params: int, count: int, seed) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np, bnpg
-    >>> from bnpg import smoothness
-    >>> U = smoothness.random_unit_directions(5, 3, seed=0)
+    >>> from bnpg import curvature
+    >>> U = curvature.random_unit_directions(5, 3, seed=0)
     >>> U.shape, bool(np.allclose(np.linalg.norm(U, axis=1), 1.0))
     ((3, 5), True)
     """
@@ -298,14 +119,14 @@ def trajectory_policies(
     adds :math:`\pm 2 \pi_0 \pi_1` to the two parameters.
 
     >>> import numpy as np, bnpg
-    >>> from bnpg import smoothness
+    >>> from bnpg import curvature
     >>> game = bnpg.MarkovGame(np.ones((1, 2, 1)), [[0.0, 1.0]], [1.0], 0.5)
-    >>> run = smoothness.trajectory_policies(game, bnpg.BNPolicy(game, bnpg.DAG.empty(1)),
+    >>> run = curvature.trajectory_policies(game, bnpg.BNPolicy(game, bnpg.DAG.empty(1)),
     ...                                      lam=0.0, eta=1.0, steps=4, every=2)
     >>> [round(float(p.local(0)[0, 1]), 4) for p in run]
     [0.5, 0.8565, 0.9318]
     """
-    same_game(game, policy)
+    check_policy(game, policy)
     steps = integer("steps", steps, minimum=0)
     every = integer("every", every, minimum=1)
     if steps % every:
@@ -358,18 +179,18 @@ def climb_curvature(
     Examples
     --------
     >>> import numpy as np, bnpg
-    >>> from bnpg import smoothness
+    >>> from bnpg import curvature
     >>> game = bnpg.MarkovGame(np.ones((1, 2, 1)), [[0.0, 1.0]], [1.0], 0.0)
     >>> start = bnpg.BNPolicy(game, bnpg.DAG.empty(1))
-    >>> best, c = smoothness.climb_curvature(game, start, seed=0, iterations=50)
-    >>> bool(c > smoothness.max_curvature(game, start)), c == smoothness.max_curvature(game, best)
+    >>> best, c = curvature.climb_curvature(game, start, seed=0, iterations=50)
+    >>> bool(c > curvature.max_curvature(game, start)), c == curvature.max_curvature(game, best)
     (True, True)
     """
-    same_game(game, policy)
+    check_policy(game, policy)
     lam = non_negative("lam", lam)
     iterations = integer("iterations", iterations, minimum=0)
     step = positive("step", step)
-    h = _step(h)
+    h = positive("h", h)
     rng = as_generator(seed)
     best = policy
     best_value = max_curvature(game, policy, lam, h=h)
@@ -471,9 +292,9 @@ def measure_curvature(
     Examples
     --------
     >>> import numpy as np, bnpg
-    >>> from bnpg import smoothness
+    >>> from bnpg import curvature
     >>> game = bnpg.MarkovGame(np.ones((1, 2, 2, 1)), np.eye(2)[None], [1.0], 0.5)
-    >>> rep = smoothness.measure_curvature(game, bnpg.DAG.chain(2), 0.1, seed=0, n_points=2,
+    >>> rep = curvature.measure_curvature(game, bnpg.DAG.chain(2), 0.1, seed=0, n_points=2,
     ...                                    n_directions=3, steps=20, every=10)
     >>> round(rep.bound, 10)  # 8 * 2 * 1 / 0.5**3 + 2 * 0.1 / 1 + 2 * 0.1 / 2
     128.3
@@ -486,7 +307,7 @@ def measure_curvature(
     n_points = integer("n_points", n_points, minimum=1)
     n_directions = integer("n_directions", n_directions, minimum=1)
     scale = non_negative("scale", scale)
-    h = _step(h)
+    h = positive("h", h)
     if eta is not None:
         eta = positive("eta", eta)
     steps = integer("steps", steps, minimum=0)

@@ -1,4 +1,4 @@
-"""Tests of bnpg.smoothness: finite-difference derivatives of L_lambda checked by independent routes.
+"""Tests of bnpg.finite_differences and bnpg.curvature: finite-difference derivatives of L_lambda checked by independent routes.
 
 The references are (i) closed forms for a one-state bandit, derived by hand in the comments, and
 (ii) second differences of the objective itself, which do not go through the gradient code.
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import bnpg
-from bnpg import smoothness
+from bnpg import curvature, finite_differences
 
 
 def random_game(rng, n_states, sizes, gamma):
@@ -52,11 +52,11 @@ def test_hessian_matches_bandit_closed_form(lam):
     policy = bnpg.BNPolicy(game, bnpg.DAG.empty(1), [theta[None]])
     pi = np.exp(theta) / np.exp(theta).sum()
     expected = bandit_hessian(pi, rewards, lam)
-    H = smoothness.hessian(game, policy, lam)
+    H = finite_differences.hessian(game, policy, lam)
     # central differences with h = 1e-4: truncation ~ h^2/6 * |L''''| ~ 1e-9, rounding ~ 1e-12
     assert np.max(np.abs(H - expected)) <= 1e-8 * np.max(np.abs(expected))
     eig = np.max(np.abs(np.linalg.eigvalsh(expected)))
-    assert smoothness.max_curvature(game, policy, lam) == pytest.approx(eig, rel=1e-8)
+    assert curvature.max_curvature(game, policy, lam) == pytest.approx(eig, rel=1e-8)
 
 
 def test_directional_curvature_matches_bandit_closed_form():
@@ -68,7 +68,7 @@ def test_directional_curvature_matches_bandit_closed_form():
     direction = np.array([1.0, -2.0, 0.5])
     u = direction / np.linalg.norm(direction)
     expected = u @ bandit_hessian(pi, rewards, 0.2) @ u
-    got = smoothness.directional_curvature(game, policy, direction, 0.2)
+    got = finite_differences.directional_curvature(game, policy, direction, 0.2)
     assert got == pytest.approx(expected, rel=1e-8)
 
 
@@ -79,7 +79,7 @@ def test_central_difference_matches_bandit_gradient():
     policy = bnpg.BNPolicy(game, bnpg.DAG.empty(1), [theta[None]])
     pi = np.exp(theta) / np.exp(theta).sum()
     expected = pi * (rewards - pi @ rewards)  # dV/dtheta_a = pi_a (r_a - rbar)
-    fd = smoothness.central_difference(lambda p: bnpg.value(game, p), policy)
+    fd = finite_differences.central_difference(lambda p: bnpg.value(game, p), policy)
     assert np.max(np.abs(fd[0][0] - expected)) <= 1e-9
 
 
@@ -95,31 +95,31 @@ def test_directional_curvature_matches_second_difference_of_objective(bn_case, l
     x = policy.flat()
     f = lambda v: bnpg.objective(game, policy.with_flat(v), lam)  # noqa: E731
     k = 1e-2
-    for u in smoothness.random_unit_directions(policy.n_params, 4, rng):
+    for u in curvature.random_unit_directions(policy.n_params, 4, rng):
         d_k = (f(x + k * u) - 2 * f(x) + f(x - k * u)) / k**2
         d_half = (f(x + k / 2 * u) - 2 * f(x) + f(x - k / 2 * u)) / (k / 2) ** 2
         extrapolated = (4 * d_half - d_k) / 3
-        got = smoothness.directional_curvature(game, policy, u, lam)
+        got = finite_differences.directional_curvature(game, policy, u, lam)
         assert abs(got - extrapolated) <= 1e-9
         assert abs(got) > 1e-3  # the comparison is not between two tiny numbers
 
 
 def test_hessian_is_consistent_and_nearly_symmetric(bn_case):
     game, policy = bn_case
-    raw = smoothness.hessian(game, policy, 0.1, symmetrise=False)
+    raw = finite_differences.hessian(game, policy, 0.1, symmetrise=False)
     # Schwarz: a true gradient has a symmetric Jacobian; the columns come from separate differences
     assert np.max(np.abs(raw - raw.T)) <= 1e-7 * np.max(np.abs(raw))
-    H = smoothness.hessian(game, policy, 0.1)
+    H = finite_differences.hessian(game, policy, 0.1)
     assert np.array_equal(H, H.T)
-    u = smoothness.random_unit_directions(policy.n_params, 1, 3)[0]
+    u = curvature.random_unit_directions(policy.n_params, 1, 3)[0]
     assert u @ H @ u == pytest.approx(
-        smoothness.directional_curvature(game, policy, u, 0.1), rel=1e-7, abs=1e-9
+        finite_differences.directional_curvature(game, policy, u, 0.1), rel=1e-7, abs=1e-9
     )
 
 
 def test_trajectory_policies_follow_the_gradient_step_by_step(bn_case):
     game, policy = bn_case
-    run = smoothness.trajectory_policies(game, policy, lam=0.2, eta=0.3, steps=6, every=3)
+    run = curvature.trajectory_policies(game, policy, lam=0.2, eta=0.3, steps=6, every=3)
     assert len(run) == 3 and run[0] is policy
     # the update (2)-(3), written out with bnpg.gradient
     theta = [np.array(t) for t in policy.theta]
@@ -136,8 +136,8 @@ def test_trajectory_policies_follow_the_gradient_step_by_step(bn_case):
 def test_measure_curvature_is_reproducible_and_consistent(bn_case):
     game, policy = bn_case
     kwargs = dict(seed=4, n_points=2, n_directions=3, eta=0.1, steps=4, every=2)
-    a = smoothness.measure_curvature(game, policy.dag, 0.1, **kwargs)
-    b = smoothness.measure_curvature(game, policy.dag, 0.1, **kwargs)
+    a = curvature.measure_curvature(game, policy.dag, 0.1, **kwargs)
+    b = curvature.measure_curvature(game, policy.dag, 0.1, **kwargs)
     assert a == b
     assert a.bound == bnpg.smoothness_bound(game, policy.dag, 0.1)
     assert a.measured == max(a.directional, a.spectral, a.trajectory)
@@ -152,9 +152,9 @@ def test_inputs_are_not_modified(bn_case):
     game, policy = bn_case
     before = policy.flat().copy()
     direction = np.ones(policy.n_params)
-    smoothness.directional_curvature(game, policy, direction, 0.1)
-    smoothness.hessian(game, policy, 0.1)
-    smoothness.central_difference(bnpg.log_barrier, policy)
+    finite_differences.directional_curvature(game, policy, direction, 0.1)
+    finite_differences.hessian(game, policy, 0.1)
+    finite_differences.central_difference(bnpg.log_barrier, policy)
     assert np.array_equal(policy.flat(), before)
     assert np.array_equal(direction, np.ones(policy.n_params))
 
@@ -162,52 +162,52 @@ def test_inputs_are_not_modified(bn_case):
 def test_bad_inputs_are_refused(bn_case):
     game, policy = bn_case
     with pytest.raises(ValueError, match="direction must have shape"):
-        smoothness.directional_curvature(game, policy, np.ones(3))
+        finite_differences.directional_curvature(game, policy, np.ones(3))
     with pytest.raises(ValueError, match="direction must be a non-zero"):
-        smoothness.directional_curvature(game, policy, np.zeros(policy.n_params))
+        finite_differences.directional_curvature(game, policy, np.zeros(policy.n_params))
     with pytest.raises(ValueError, match="h must be > 0"):
-        smoothness.hessian(game, policy, h=0.0)
+        finite_differences.hessian(game, policy, h=0.0)
     with pytest.raises(ValueError, match="lam must be >= 0"):
-        smoothness.max_curvature(game, policy, -1.0)
+        curvature.max_curvature(game, policy, -1.0)
     with pytest.raises(TypeError, match="f must be a callable"):
-        smoothness.central_difference(1.0, policy)
+        finite_differences.central_difference(1.0, policy)
     with pytest.raises(TypeError, match="policy must be a BNPolicy"):
-        smoothness.central_difference(bnpg.log_barrier, "policy")
+        finite_differences.central_difference(bnpg.log_barrier, "policy")
     with pytest.raises(TypeError, match="symmetrise must be a bool"):
-        smoothness.hessian(game, policy, symmetrise=1)
+        finite_differences.hessian(game, policy, symmetrise=1)
     with pytest.raises(ValueError, match="must be a multiple of every"):
-        smoothness.trajectory_policies(game, policy, lam=0.0, eta=0.1, steps=5, every=2)
+        curvature.trajectory_policies(game, policy, lam=0.0, eta=0.1, steps=5, every=2)
     with pytest.raises(ValueError, match="count must be >= 1"):
-        smoothness.random_unit_directions(3, 0, seed=0)
+        curvature.random_unit_directions(3, 0, seed=0)
     with pytest.raises(TypeError, match="dag must be a DAG"):
-        smoothness.measure_curvature(game, [[2], [0, 2], []], 0.1, seed=0, eta=0.1, steps=0, every=1)
+        curvature.measure_curvature(game, [[2], [0, 2], []], 0.1, seed=0, eta=0.1, steps=0, every=1)
 
 
 def test_climb_curvature_never_loses_ground_and_is_reproducible(bn_case):
     game, policy = bn_case
     before = policy.flat().copy()
-    start = smoothness.max_curvature(game, policy, 0.1)
-    best, value = smoothness.climb_curvature(game, policy, 0.1, seed=2, iterations=6)
-    again = smoothness.climb_curvature(game, policy, 0.1, seed=2, iterations=6)
+    start = curvature.max_curvature(game, policy, 0.1)
+    best, value = curvature.climb_curvature(game, policy, 0.1, seed=2, iterations=6)
+    again = curvature.climb_curvature(game, policy, 0.1, seed=2, iterations=6)
     assert value >= start
-    assert value == smoothness.max_curvature(game, best, 0.1)
+    assert value == curvature.max_curvature(game, best, 0.1)
     assert again[1] == value and np.array_equal(again[0].flat(), best.flat())
     assert np.array_equal(policy.flat(), before)
-    none, same = smoothness.climb_curvature(game, policy, 0.1, seed=2, iterations=0)
+    none, same = curvature.climb_curvature(game, policy, 0.1, seed=2, iterations=0)
     assert none is policy and same == start
     with pytest.raises(ValueError, match="step must be > 0"):
-        smoothness.climb_curvature(game, policy, seed=0, step=0.0)
+        curvature.climb_curvature(game, policy, seed=0, step=0.0)
 
 
 def test_measure_curvature_default_step_and_validation(bn_case):
     game, policy = bn_case
-    rep = smoothness.measure_curvature(
+    rep = curvature.measure_curvature(
         game, policy.dag, 0.1, seed=1, n_points=1, n_directions=1, steps=2, every=1
     )
     # with eta=None the step is 1 / (2 c0), c0 the curvature at the (only) random point
     start = bnpg.BNPolicy.random(game, policy.dag, np.random.default_rng(1))
-    assert rep.eta == pytest.approx(1 / (2 * smoothness.max_curvature(game, start, 0.1)), rel=1e-12)
+    assert rep.eta == pytest.approx(1 / (2 * curvature.max_curvature(game, start, 0.1)), rel=1e-12)
     with pytest.raises(ValueError, match="must be a multiple of every"):
-        smoothness.measure_curvature(game, policy.dag, 0.1, seed=0, steps=5, every=2)
+        curvature.measure_curvature(game, policy.dag, 0.1, seed=0, steps=5, every=2)
     with pytest.raises(ValueError, match="eta must be > 0"):
-        smoothness.measure_curvature(game, policy.dag, 0.1, seed=0, eta=-1.0)
+        curvature.measure_curvature(game, policy.dag, 0.1, seed=0, eta=-1.0)
