@@ -195,10 +195,15 @@ def lemma1(game: MarkovGame, policy: BNPolicy, lam: float = 0.0, *, reference: s
         "lemma-1", "the gradient of L_lambda", None, printed, tol, tol, printed <= tol, corrected <= tol,
         {"lam": lam, "reference": reference, "dag": [list(p) for p in policy.dag.parent_lists]},
         {"corrected_error": corrected, "gradient_size": size, "printed_value_factor": 1 / (1 - game.gamma)},
-        f"printed formula off by {printed:.3g} (relative), corrected formula (no 1/(1-gamma)) by "
-        f"{corrected:.3g}, against the {reference} gradient",
+        f"printed formula off by {_relative(printed)} (relative), corrected formula (no 1/(1-gamma)) by "
+        f"{_relative(corrected)}, against the {reference} gradient",
         point=policy,
     )
+
+
+def _relative(x: float) -> str:
+    """A relative error for a summary; below 1e-9 its digits are rounding noise and are not shown."""
+    return f"{x:.3g}" if x >= 1e-9 else "less than 1e-9"
 
 
 def _stationary(game, start, lam, method, max_steps):

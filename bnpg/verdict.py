@@ -166,6 +166,10 @@ class Verdict:
         out += [(k, _number(v)) for k, v in self.details.items()]
         return out
 
+    def __repr__(self) -> str:
+        return (f"Verdict({self.statement!r}, status={self.status!r}, measured={_number(self.measured)}, "
+                f"bound_printed={_number(self.bound_printed)}, bound_corrected={_number(self.bound_corrected)})")
+
     def __str__(self) -> str:
         width = max(len(k) for k, _ in self.rows())
         return "\n".join(f"{k:<{width}}  {v}" for k, v in self.rows()) + f"\n{self.summary}"
@@ -242,6 +246,9 @@ class Report:
 
     def __str__(self) -> str:
         return self.table()
+
+    def __repr__(self) -> str:
+        return f"Report({', '.join(f'{v.statement}: {v.status}' for v in self.verdicts)})"
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in _COLUMNS)
