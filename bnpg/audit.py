@@ -205,13 +205,15 @@ def audit_theorem(theorem: int, *, lines=None) -> list[Comparison]:
     ----------
     theorem : {1, 2}
     lines : mapping of str to sympy.Expr, optional
-        Replacements for some of the transcriptions in :data:`PRINTED` (same keys), e.g. to check that
+        Replacements for some of the transcriptions in :data:`bnpg.bounds.PRINTED` (same keys), e.g. to check that
         the audit catches an error planted in one of them. ``None`` audits the paper as transcribed.
 
     Returns
     -------
     list of Comparison
 
+    Examples
+    --------
     >>> from bnpg import audit
     >>> [c.verdict for c in audit.audit_theorem(2)]
     ['holds', 'holds', 'fails', 'holds', 'fails', 'holds', 'fails']

@@ -200,6 +200,8 @@ def beta_lambda(form: str = "lemma4") -> sp.Expr:
         as in Lemma 4, both theorem statements and Appendix A.5. ``"A.3"``: the same with
         :math:`|\mathcal A^i|` in place of :math:`|\mathcal A^{\mathcal P^i}|`, as in Appendix A.3.
 
+    Examples
+    --------
     >>> from bnpg import bounds
     >>> difference = bounds.beta_lambda("lemma4") - bounds.beta_lambda("A.3")
     >>> difference.equals(2 * bounds.LAM * (bounds.SIGMA_P - bounds.SIGMA_A) / bounds.S)
@@ -281,6 +283,8 @@ def derived_iteration_bound(
     sympy.Expr
         Expanded: one term in :math:`(r_{\max}-r_{\min})^2` and one in :math:`r_{\max}-r_{\min}`.
 
+    Examples
+    --------
     With A.3's own threshold and :math:`\beta_\lambda`, the derivation gives A.3's last line
     without its stray :math:`\lambda`:
 
@@ -371,6 +375,8 @@ def game_parameters(game: MarkovGame, dag: DAG, *, M=None) -> dict:
     ValueError
         If the DAG has another number of agents, ``M`` is below 1 or Assumption 1 fails (``M`` infinite).
 
+    Examples
+    --------
     >>> import numpy as np, bnpg
     >>> from bnpg import bounds
     >>> game = bnpg.MarkovGame(np.ones((1, 2, 3, 1)), np.zeros((1, 2, 3)), [1.0], 0.5)

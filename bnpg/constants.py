@@ -166,6 +166,8 @@ def lemma3_bound(game: MarkovGame, lam: float, M: float, *, form: str = "printed
     ValueError
         For ``form="corrected"`` on a game the repair does not cover.
 
+    Examples
+    --------
     >>> from bnpg import games
     >>> game = games.climbing_game()
     >>> lemma3_bound(game, 0.1, 1.0), lemma3_bound(game, 0.1, 1.0, form="corrected")

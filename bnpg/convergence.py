@@ -104,6 +104,8 @@ def gradient_envelope(beta: float, gain: float, T) -> np.ndarray:
     -------
     ndarray of float, the shape of ``T``
 
+    Examples
+    --------
     >>> from bnpg import convergence
     >>> convergence.gradient_envelope(128.0, 2.0, [1, 4, 512]).tolist()
     [22.627416997969522, 11.313708498984761, 1.0]
@@ -154,6 +156,8 @@ def envelope_violations(steps, grad_norm, beta: float, gain: float) -> np.ndarra
     ndarray of int
         The offending ``t_k``.
 
+    Examples
+    --------
     >>> from bnpg import convergence
     >>> convergence.envelope_violations([0, 1, 3], [0.5, 0.4, 0.3], 1.0, 0.05).tolist()   # sqrt(0.1 / T)
     [0, 1, 3]

@@ -271,7 +271,7 @@ def ascend(
         Longest step of ``"path"``, in parameter space.
     backend : {"auto", "numpy", "numba"}
         Where :math:`L_\lambda` and its gradient are computed; ``"auto"`` picks the compiled kernel of
-        :mod:`bnpg._fast` when numba is installed. Both give the same numbers to round-off.
+        ``bnpg._fast`` when numba is installed. Both give the same numbers to round-off.
 
     Returns
     -------
@@ -465,7 +465,7 @@ def gradient_ascent(
         ``{metric: threshold}``: stop at the first recorded step where every listed metric is at
         most its threshold (the metrics must be among those recorded).
     backend : {"auto", "numpy", "numba"}
-        ``"numba"`` advances between records inside the compiled kernel of :mod:`bnpg._fast`;
+        ``"numba"`` advances between records inside the compiled kernel of ``bnpg._fast``;
         ``"auto"`` uses it when numba is installed. Both give the same trajectory to round-off.
 
     Returns

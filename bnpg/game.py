@@ -131,7 +131,7 @@ class MarkovGame:
 
     @property
     def n_states(self) -> int:
-        """|S|."""
+        """The number of states, :math:`|\\mathcal S|`."""
         return self._P.shape[0]
 
     @property
@@ -141,12 +141,12 @@ class MarkovGame:
 
     @property
     def action_sizes(self) -> tuple[int, ...]:
-        """(|A^0|, ..., |A^{N-1}|)."""
+        """The number of actions of each agent, :math:`(|\\mathcal A^0|, \\dots, |\\mathcal A^{N-1}|)`."""
         return tuple(int(k) for k in self._P.shape[1:-1])
 
     @property
     def n_joint_actions(self) -> int:
-        """|A|, the size of the joint action space."""
+        """The size of the joint action space, :math:`|\\mathcal A|`."""
         return prod(self.action_sizes)
 
     @property

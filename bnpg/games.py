@@ -100,7 +100,7 @@ def random_game(
     r"""A seeded random cooperative Markov game.
 
     What it tests: the lemmas and theorems on games with no structure to exploit; the sweeps of
-    :mod:`bnpg.experiments` draw their instances here.
+    :mod:`bnpg.instances` draw their instances here.
 
     Parameters
     ----------

@@ -159,7 +159,7 @@ def gradient(
     lam : float, default 0
         :math:`\lambda \ge 0`; ``0`` gives :math:`\nabla V_\theta(\mu)`.
     backend : {"auto", "numpy", "numba"}
-        ``"numba"`` runs the compiled kernel of :mod:`bnpg._fast` (same result to round-off);
+        ``"numba"`` runs the compiled kernel of ``bnpg._fast`` (same result to round-off);
         ``"auto"`` uses it when numba is installed.
 
     Returns

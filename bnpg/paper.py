@@ -1,17 +1,14 @@
 r"""Every numbered statement of the paper as a function that checks it on a game and returns a :class:`~bnpg.verdict.Verdict`.
 
-=================  ============================  ==========================================================
-function           statement                     what is measured, against what
-=================  ============================  ==========================================================
-:func:`assumption1`  Assumption 1                :math:`\min_\pi d_\mu^\pi(s) > 0` for every state (exact, policy iteration)
-:func:`assumption2`  Assumption 2                :math:`\max_{\pi,s} V_\pi(s) - \min_{\pi,s} V_\pi(s) \le (r_{\max}-r_{\min})/(1-\gamma)`
-:func:`lemma1`       Lemma 1                     Lemma 1's gradient formula against the exact gradient (or finite differences)
-:func:`lemma2`       Lemma 2                     at a point meeting the gradient threshold: Nash gap :math:`\le 2\lambda M`
-:func:`lemma3`       Lemma 3                     same, fully-correlated DAG: optimality gap :math:`\le 2^{N+1}N\lambda M` (corrected: :math:`\lambda M`)
-:func:`lemma4`       Lemma 4                     the largest curvature of :math:`L_\lambda` found :math:`\le \beta_\lambda`
-:func:`theorem1`     Theorem 1                   steps of (2) from the uniform policy to an :math:`\epsilon`-Nash iterate :math:`\le T`
-:func:`theorem2`     Theorem 2                   same for an :math:`\epsilon`-optimal iterate on a fully-correlated DAG
-=================  ============================  ==========================================================
+* :func:`assumption1`, Assumption 1: :math:`\min_\pi d_\mu^\pi(s) > 0` for every state (exact, by policy iteration);
+* :func:`assumption2`, Assumption 2: :math:`\max_{\pi,s} V_\pi(s) - \min_{\pi,s} V_\pi(s) \le (r_{\max}-r_{\min})/(1-\gamma)`;
+* :func:`lemma1`, Lemma 1: the printed gradient formula against the exact gradient (or finite differences);
+* :func:`lemma2`, Lemma 2: at a point meeting the gradient threshold, Nash gap :math:`\le 2\lambda M`;
+* :func:`lemma3`, Lemma 3: the same on a fully-correlated DAG, optimality gap
+  :math:`\le 2^{N+1}N\lambda M` (corrected: :math:`\lambda M`);
+* :func:`lemma4`, Lemma 4: the largest curvature of :math:`L_\lambda` found is at most :math:`\beta_\lambda`;
+* :func:`theorem1`, Theorem 1: steps of (2) from the uniform policy to an :math:`\epsilon`-Nash iterate, at most :math:`T`;
+* :func:`theorem2`, Theorem 2: the same for an :math:`\epsilon`-optimal iterate on a fully-correlated DAG.
 
 The constants (thresholds, bounds, :math:`\lambda` choices, :math:`\beta_\lambda`, iteration bounds)
 come from :mod:`bnpg.constants`. Lemmas 2 and 3 are statements about *points*; the functions reach a
@@ -66,6 +63,7 @@ from .telescoping import advantage_ratio, performance_difference_bound, proof_st
 from .verdict import Report, Verdict
 
 __all__ = [
+    "LEMMA1_TOLERANCE",
     "STATEMENTS",
     "TOLERANCE",
     "assumption1",
@@ -161,8 +159,8 @@ def lemma1(game: MarkovGame, policy: BNPolicy, lam: float = 0.0, *, reference: s
            h: float = 1e-5) -> Verdict:
     r"""Lemma 1: the gradient of :math:`L_\lambda` in terms of local advantages, at ``policy``.
 
-    ``measured`` is the largest entry of |printed formula - reference| relative to the largest entry
-    of the reference; the corrected formula (errata E1) drops the factor :math:`1/(1-\gamma)`. The
+    ``measured`` is the largest absolute entry of (printed formula - reference), relative to the
+    largest entry of the reference; the corrected formula (errata E1) drops the factor :math:`1/(1-\gamma)`. The
     reference is :func:`bnpg.gradient` (``"exact"``, the policy-gradient theorem written without
     advantages) or central differences of :func:`bnpg.objective` with step ``h``
     (``"finite-differences"``, ``2 n_params`` evaluations). Both forms hold when within
@@ -227,6 +225,8 @@ def lemma2(game: MarkovGame, start, lam: float, *, method: str = "armijo", max_s
     M : float, optional
         The mismatch coefficient; ``None`` computes it exactly.
 
+    Examples
+    --------
     >>> import bnpg
     >>> v = bnpg.paper.lemma2(bnpg.games.climbing_game(gamma=0.5), bnpg.DAG.empty(2), 0.1)
     >>> v.hypothesis_met, v.status

@@ -54,10 +54,11 @@ def check_game_and_dag(game, dag) -> None:
 
     >>> import numpy as np, bnpg
     >>> game = bnpg.MarkovGame(np.ones((1, 2, 1)), [[0.0, 1.0]], [1.0], 0.5)
-    >>> check_game_and_dag(game, bnpg.DAG.empty(2))
-    Traceback (most recent call last):
-    ...
-    ValueError: dag has 2 agents but the game has 1
+    >>> try:
+    ...     check_game_and_dag(game, bnpg.DAG.empty(2))
+    ... except ValueError as exc:
+    ...     print(exc)
+    dag has 2 agents but the game has 1
     """
     if not isinstance(game, MarkovGame):
         raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
@@ -73,10 +74,11 @@ def check_policy(game, policy) -> None:
     >>> import numpy as np, bnpg
     >>> one = bnpg.MarkovGame(np.ones((1, 2, 1)), [[0.0, 1.0]], [1.0], 0.5)
     >>> other = bnpg.MarkovGame(np.ones((1, 2, 1)), [[0.0, 2.0]], [1.0], 0.5)
-    >>> check_policy(other, bnpg.BNPolicy(one, bnpg.DAG.empty(1)))
-    Traceback (most recent call last):
-    ...
-    ValueError: policy was built for a different game: policy.game has 1 states and action sizes (2,), game has 1 states and action sizes (2,) (same shapes, different arrays)
+    >>> try:
+    ...     check_policy(other, bnpg.BNPolicy(one, bnpg.DAG.empty(1)))
+    ... except ValueError as exc:
+    ...     print(exc)  # doctest: +ELLIPSIS
+    policy was built for a different game: ... (same shapes, different arrays)
     """
     if not isinstance(game, MarkovGame):
         raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")

@@ -53,13 +53,16 @@ def check_output_path(path, extensions: tuple[str, ...], *, name: str = "path") 
     ValueError
         Naming ``name`` and what is wrong.
 
+    Examples
+    --------
     >>> import tempfile, os
     >>> check_output_path(os.path.join(tempfile.mkdtemp(), "out.json"), (".json",)).endswith("out.json")
     True
-    >>> check_output_path("out.csv", (".json", ".npz"))
-    Traceback (most recent call last):
-    ...
-    ValueError: path 'out.csv' must end in .json or .npz
+    >>> try:
+    ...     check_output_path("out.csv", (".json", ".npz"))
+    ... except ValueError as exc:
+    ...     print(exc)
+    path 'out.csv' must end in .json or .npz
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"{name} must be a path, got {type(path).__name__}")

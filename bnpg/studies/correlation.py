@@ -79,7 +79,7 @@ def correlation_compare(
         (V^* - V_{\min})`, with :math:`V_{\min} = \min_\pi V_\pi(\mu)`.
     backend : {"auto", "numpy", "numba"}
         Where :math:`L_\lambda` and its gradient are computed: ``"numba"`` uses the compiled
-        kernel of :mod:`bnpg._fast` (the same numbers to round-off, tens of times faster on small
+        kernel of ``bnpg._fast`` (the same numbers to round-off, tens of times faster on small
         games), ``"numpy"`` the numpy code of :func:`bnpg.gradient`, ``"auto"`` picks numba when
         it is installed.
 
