@@ -160,8 +160,17 @@ const settled = images.map((img) => img.complete ? Promise.resolve() : new Promi
   img.addEventListener("load", resolve, {once: true});
   img.addEventListener("error", resolve, {once: true});
 }));
-const mj = window.MathJax;
-const typeset = (mj && mj.startup && mj.startup.promise) ? mj.startup.promise : Promise.resolve();
+// Sphinx loads MathJax with `async`: it may start after the load event. Wait (at most 30 s) until
+// a page that loads it has it running, then for its first typesetting pass.
+const wantsMathJax = Array.from(document.scripts).some((s) => s.src.includes("tex-chtml"));
+const started = () => window.MathJax && window.MathJax.startup && window.MathJax.startup.promise;
+const waitForStart = new Promise((resolve) => {
+  const t0 = Date.now();
+  (function poll() {
+    if (!wantsMathJax || started() || Date.now() - t0 > 30000) { resolve(); } else { setTimeout(poll, 50); }
+  })();
+});
+const typeset = waitForStart.then(() => started() ? window.MathJax.startup.promise : undefined);
 Promise.all([typeset, ...settled]).then(() => {
   const body = document.body.cloneNode(true);
   body.querySelectorAll("pre, code, script, style, textarea, mjx-container").forEach((e) => e.remove());
