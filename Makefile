@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # Notebook kernels resolve `python` through PATH: make it the project's interpreter.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: test book lint unit notebooks browser bench mathjax clean
+.PHONY: test book lint unit notebooks browser bench mathjax clean portable baseline no-numba anywhere
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,38 @@ notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg notebooks -p no:randomly
 
 test: lint unit notebooks
+
+# The suite as another machine sees it: numpy, numba and OpenBLAS held to a baseline CPU (a result
+# that changes there depends on the CPU's rounding); numba not installed (the numpy fallback); and
+# every notebook alone in an empty folder, in an environment with only bnpg and Jupyter.
+portable: baseline no-numba anywhere
+
+baseline: $(STAMP)
+	eval "$$($(BIN)/python tools/baseline_cpu_env.py)" && \
+	$(BIN)/python -m pytest tests bnpg --ignore=tests/test_browser.py && \
+	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg notebooks -p no:randomly
+
+NONUMBA       := .venv-nonumba
+NONUMBA_STAMP := $(NONUMBA)/.installed
+
+$(NONUMBA_STAMP): pyproject.toml
+	test -x $(NONUMBA)/bin/python || $(PYTHON) -m venv $(NONUMBA)
+	$(NONUMBA)/bin/python -m pip install --quiet --upgrade pip
+	$(NONUMBA)/bin/python -m pip install --quiet -e ".[test,book]"
+	$(NONUMBA)/bin/python -m pip uninstall --quiet --yes numba llvmlite
+	touch $(NONUMBA_STAMP)
+
+# Without numba every notebook would run on the numpy path; the theorems' chapters (06, 07, 09) take
+# millions of exact steps, tens of minutes that way, and run compiled under `baseline` instead.
+NUMPY_NOTEBOOKS := $(filter-out notebooks/06-% notebooks/07-% notebooks/09-%,$(wildcard notebooks/*.ipynb))
+
+no-numba: $(NONUMBA_STAMP)
+	PATH=$(abspath $(NONUMBA))/bin:$$PATH $(NONUMBA)/bin/python -m pytest tests bnpg --ignore=tests/test_browser.py
+	PATH=$(abspath $(NONUMBA))/bin:$$PATH $(NONUMBA)/bin/python -m pytest --nbval --nbval-current-env \
+		--nbval-sanitize-with notebooks/sanitize.cfg $(NUMPY_NOTEBOOKS) -p no:randomly
+
+anywhere:
+	$(PYTHON) tools/notebooks_anywhere.py
 
 # MathJax ships with the book (npm package, so math typesets offline): npm installs it into the
 # virtual environment, and the components the book uses are staged in _build/mathjax/mathjax,
@@ -66,4 +98,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 
 clean:
-	rm -rf _build
+	rm -rf _build $(NONUMBA)

@@ -14,6 +14,9 @@ Scenarios (full DAGs throughout):
   of the size of P.
 * solvers -- Nash gap and mismatch coefficient M: policy-iteration steps and time in units of one
   pass over P.
+* start -- the README's ten-line example in a new process: cold (numba's cache empty), warm (the
+  cache filled) and with numba unavailable, and `bnpg check` on a small game cold and warm; ratios
+  to the numpy-only run.
 
 Every time is the best of several repeats, and every ratio is taken between times measured in this
 run, so the ratios are meaningful on a shared, noisy machine while the absolute times are not. For
@@ -252,6 +255,52 @@ def solvers(repeats: int) -> list[str]:
     return lines
 
 
+README_EXAMPLE = """
+import numpy as np
+import bnpg
+
+rng = np.random.default_rng(0)
+P = rng.dirichlet(np.ones(3), size=(3, 2, 2))
+game = bnpg.MarkovGame(P, rng.random((3, 2, 2)), mu=np.ones(3) / 3, gamma=0.9)
+policy = bnpg.BNPolicy(game, bnpg.DAG.chain(2))
+run = bnpg.gradient_ascent(game, policy, lam=0.01, eta=0.1, steps=500, record_every=100)
+print(bnpg.value(game, run.policy), bnpg.optimal_value(game))
+print(bnpg.nash_gap(game, run.policy), bnpg.mismatch_coefficient(game))
+"""
+
+
+def start_times() -> list[str]:
+    """Wall times of new processes, with numba's cache in a fresh folder (cold) and reused (warm)."""
+    import subprocess
+    import tempfile
+
+    def run(code: str, cache: str, *, numba: bool = True) -> float:
+        prefix = "" if numba else "import sys; sys.modules['numba'] = None\n"
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", prefix + code], check=True, env=env, capture_output=True)
+        return time.perf_counter() - start
+
+    with tempfile.TemporaryDirectory() as scratch:
+        game = os.path.join(scratch, "game.npz")
+        random_game(2, (2, 3), seed=2).save(game)
+        check = f"from bnpg.cli import main; main(['check', {game!r}, '--no-progress', '--max-steps', '100000'])"
+        cache = os.path.join(scratch, "cache")
+        numpy_only = run(README_EXAMPLE, cache, numba=False)
+        readme_cold = run(README_EXAMPLE, cache)
+        readme_warm = run(README_EXAMPLE, cache)
+        check_numpy = run(check, cache, numba=False)
+        check_cold = run(check, os.path.join(scratch, "cache2"))
+        check_warm = run(check, os.path.join(scratch, "cache2"))
+    return [
+        f"start: README example, new process: cold {readme_cold:.2f} s, warm {readme_warm:.2f} s, "
+        f"numpy only {numpy_only:.2f} s (cold/numpy {readme_cold / numpy_only:.2f}x, "
+        f"warm/numpy {readme_warm / numpy_only:.2f}x)",
+        f"start: bnpg check, 2 states, 6 joint actions, 100,000 steps: cold {check_cold:.1f} s "
+        f"(compiles the kernels), warm {check_warm:.1f} s, numpy only {check_numpy:.1f} s",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
@@ -277,7 +326,7 @@ def main() -> None:
         print(f"large: bnpg/floor {best:.2f}x best over best (the table); per round of the "
               f"interleaved timing: min {lo:.2f}x, median {mid:.2f}x, max {hi:.2f}x")
     print()
-    for line in solvers(repeats):
+    for line in solvers(repeats) + start_times():
         print(line)
 
 

@@ -30,7 +30,7 @@ from .policy import BNPolicy
 
 #: Submodules loaded on first use (sympy and matplotlib are slow to import).
 _LAZY = (
-    "audit", "bounds", "convergence", "curvature", "finite_differences", "games",
+    "audit", "book", "bounds", "cli", "convergence", "curvature", "data", "finite_differences", "games",
     "instances", "paper", "plotting", "report", "results", "studies", "telescoping", "verdict",
 )
 

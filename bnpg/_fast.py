@@ -35,18 +35,15 @@ package works unchanged on the numpy path.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from math import factorial
 
 import numpy as np
 
-try:  # pragma: no cover - exercised where numba is installed
-    import numba
-
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - exercised where numba is absent
-    numba = None
-    HAVE_NUMBA = False
+#: Whether numba can be imported; it is imported, and the kernels compiled (or loaded from numba's
+#: cache), only when a kernel is first called, so that work too small to repay that never pays it.
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 
 
 @dataclass(frozen=True)
@@ -420,24 +417,38 @@ def _solve_pair(A, b, c, x, y):  # pragma: no cover - compiled
         y[i] = acc
 
 
-if HAVE_NUMBA:  # pragma: no branch
-    _exact = numba.njit(cache=True)  # IEEE arithmetic: the exponential's rounding tricks rely on it
-    # fastmath lets the compiler reassociate sums (vectorised dot products over next states); the
-    # tests hold the result to 1e-12 of the numpy path
-    _vector = numba.njit(cache=True, fastmath=True)
-    _exp_nonpositive = numba.njit(cache=True, fastmath={"contract"})(_exp_nonpositive)
-    _solve_pair = _exact(_solve_pair)
-    _log_barrier = _exact(_log_barrier)
-    _local_policies = _vector(_local_policies)
-    _joint_row = _vector(_joint_row)
-    _transition_row = _vector(_transition_row)
-    _weighted_action_values = _vector(_weighted_action_values)
-    _family_sums = _vector(_family_sums)
-    _finish_gradient = _vector(_finish_gradient)
-    _gradient = _exact(_gradient)
-    _workspace = _exact(_workspace)
-    _value_and_gradient = _exact(_value_and_gradient)
-    _ascend = _exact(_ascend)
+_KERNELS: dict = {}
+
+
+def _kernels() -> dict:
+    """The compiled kernels, compiled (or loaded from numba's cache) on first use."""
+    if not _KERNELS:
+        if not HAVE_NUMBA:
+            raise ImportError("the compiled kernels need numba, which is not installed")
+        import numba
+
+        exact = numba.njit(cache=True)  # IEEE arithmetic: the exponential's rounding tricks rely on it
+        # fastmath lets the compiler reassociate sums (vectorised dot products over next states); the
+        # tests hold the result to 1e-12 of the numpy path
+        vector = numba.njit(cache=True, fastmath=True)
+        compiled = {
+            "_exp_nonpositive": numba.njit(cache=True, fastmath={"contract"})(_exp_nonpositive),
+            "_solve_pair": exact(_solve_pair),
+            "_log_barrier": exact(_log_barrier),
+            "_local_policies": vector(_local_policies),
+            "_joint_row": vector(_joint_row),
+            "_transition_row": vector(_transition_row),
+            "_weighted_action_values": vector(_weighted_action_values),
+            "_family_sums": vector(_family_sums),
+            "_finish_gradient": vector(_finish_gradient),
+        }
+        # the kernels call each other through the module's globals: bind the compiled versions there
+        globals().update(compiled)
+        for name in ("_gradient", "_workspace", "_value_and_gradient", "_ascend"):
+            compiled[name] = exact(globals()[name])
+        globals().update(compiled)
+        _KERNELS.update(compiled)
+    return _KERNELS
 
 
 def value_and_gradient(plan: Plan, theta: np.ndarray, lam: float, with_barrier: bool = True):
@@ -447,19 +458,20 @@ def value_and_gradient(plan: Plan, theta: np.ndarray, lam: float, with_barrier: 
     """
     theta = np.ascontiguousarray(theta, dtype=np.float64)
     grad = np.empty_like(theta)
-    value, barrier = _value_and_gradient(theta, plan.arrays, float(lam), grad, bool(with_barrier))
+    kernel = _kernels()["_value_and_gradient"]
+    value, barrier = kernel(theta, plan.arrays, float(lam), grad, bool(with_barrier))
     return value, barrier, grad
 
 
 def exp_nonpositive(x: np.ndarray) -> np.ndarray:
     """The kernels' exponential of an array of non-positive numbers (a new array)."""
     out = np.array(x, dtype=np.float64, copy=True).ravel()
-    _exp_nonpositive(out)
+    _kernels()["_exp_nonpositive"](out)
     return out.reshape(np.shape(x))
 
 
 def ascend(plan: Plan, theta: np.ndarray, steps: int, eta: float, lam: float) -> np.ndarray:
     """``steps`` exact updates of Eq. 3 from the flat ``theta``; returns a new array."""
     out = np.array(theta, dtype=np.float64, copy=True)
-    _ascend(out, int(steps), float(eta), plan.arrays, float(lam))
+    _kernels()["_ascend"](out, int(steps), float(eta), plan.arrays, float(lam))
     return out

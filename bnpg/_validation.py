@@ -9,28 +9,65 @@ float64 is exact for the sizes used here), booleans, complex numbers and objects
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 
-def real_array(name: str, value) -> np.ndarray:
-    """Return ``value`` as a new float64 array, refusing non-real or non-finite entries."""
+def as_real(name: str, value) -> np.ndarray:
+    """``value`` as an array of real numbers, without a copy where it already is one.
+
+    Refuses strings, ``None``, ragged lists, booleans, complex numbers and objects.
+    """
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be an array of real numbers, got {type(value).__name__}")
     try:
-        arr = np.array(value)
+        arr = np.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged nested lists
         raise TypeError(f"{name} must be a rectangular array of real numbers: {exc}") from None
     if arr.dtype == bool or not (
         np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
     ):
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64, copy=True)
-    if not np.all(np.isfinite(arr)):
+    return arr
+
+
+def real_array(name: str, value) -> np.ndarray:
+    """Return ``value`` as a new float64 array (one copy), refusing non-real or non-finite entries."""
+    arr = as_real(name, value)
+    arr = np.array(arr, dtype=np.float64, copy=True) if arr is value or not arr.flags.owndata else (
+        arr.astype(np.float64, copy=False))
+    # a sum is finite when every entry is (it may also overflow): look entry by entry only then
+    if not np.isfinite(arr.sum()) and not np.all(np.isfinite(arr)):
         bad = tuple(int(k) for k in np.argwhere(~np.isfinite(arr))[0])
         raise ValueError(f"{name}{list(bad)} is {float(arr[bad])!r}; every entry must be finite")
     return arr
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to this process now (Linux ``MemAvailable``), or ``None`` if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def fits_in_memory(what: str, needed: int) -> None:
+    """Refuse, before allocating, work that needs more bytes than the memory available."""
+    free = available_memory()
+    if free is not None and needed > free:
+        raise MemoryError(
+            f"{what} needs about {needed / 2**30:.3g} GiB, but only {free / 2**30:.3g} GiB of memory "
+            "is available"
+        )
 
 
 def read_only(arr: np.ndarray) -> np.ndarray:

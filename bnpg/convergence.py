@@ -54,7 +54,7 @@ from .dynamics import Trajectory, gradient_ascent
 from .evaluation import value
 from .game import MarkovGame
 from .gaps import nash_gap, optimal_value
-from .objective import objective
+from .objective import objective, resolve_backend
 from .policy import BNPolicy, check_policy
 
 __all__ = [
@@ -240,11 +240,11 @@ def _gap_function(game: MarkovGame, metric: str):
     return lambda policy: v_star - value(game, policy)
 
 
-def _advance(game: MarkovGame, policy: BNPolicy, lam: float, eta: float, n: int) -> BNPolicy:
+def _advance(game: MarkovGame, policy: BNPolicy, lam: float, eta: float, n: int, backend: str) -> BNPolicy:
     if n == 0:
         return policy
     return gradient_ascent(
-        game, policy, lam=lam, eta=eta, steps=n, record_every=n, metrics=("value",)
+        game, policy, lam=lam, eta=eta, steps=n, record_every=n, metrics=("value",), backend=backend
     ).policy
 
 
@@ -261,6 +261,7 @@ def first_crossing(
     split: int = 16,
     records_per_segment: int = 8,
     stop_at_crossing: bool = False,
+    backend: str = "auto",
 ) -> Trajectory:
     r"""Run (2)-(3) from ``policy`` and find the first iterate whose gap is at most ``eps``.
 
@@ -285,6 +286,9 @@ def first_crossing(
         equally spaced steps between consecutive checkpoints (at every step of a shorter segment).
     stop_at_crossing : bool, default False
         Stop at the first checkpoint whose gap is at most ``eps`` (after refining the crossing).
+    backend : {"auto", "numpy", "numba"}
+        Chosen once for the whole run; ``"auto"`` weighs ``max_steps`` steps
+        (:func:`bnpg.objective.resolve_backend`).
 
     Returns
     -------
@@ -321,6 +325,7 @@ def first_crossing(
     if not isinstance(stop_at_crossing, bool):
         raise TypeError(f"stop_at_crossing must be a bool, got {type(stop_at_crossing).__name__}")
 
+    backend = resolve_backend(backend, game, max_steps)
     gap_of = _gap_function(game, metric)
     gap_points: dict[int, float] = {}
     checkpoints: list[int] = []
@@ -339,7 +344,7 @@ def first_crossing(
             if previous is None:
                 first_below = t
             else:
-                first_below = _refine(game, lam, eta, eps, gap_of, previous, t, split, gap_points)
+                first_below = _refine(game, lam, eta, eps, gap_of, previous, t, split, gap_points, backend)
             if stop_at_crossing:
                 break
         elif first_below is None:
@@ -351,7 +356,7 @@ def first_crossing(
         every = max(1, math.ceil(n / records_per_segment))
         traj = gradient_ascent(
             game, current, lam=lam, eta=eta, steps=n, record_every=every,
-            metrics=("objective", "value", "grad_norm"),
+            metrics=("objective", "value", "grad_norm"), backend=backend,
         )
         evaluations += traj.n_evaluations
         keep = slice(None) if not rec_steps else slice(1, None)  # the start is the previous end
@@ -361,7 +366,7 @@ def first_crossing(
         t, current = nxt, traj.policy
     if not rec_steps:  # max_steps 0, or a crossing at t = 0 with stop_at_crossing
         traj = gradient_ascent(game, current, lam=lam, eta=eta, steps=0,
-                               metrics=("objective", "value", "grad_norm"))
+                               metrics=("objective", "value", "grad_norm"), backend=backend)
         rec_steps.append(traj.steps)
         for m in rec:
             rec[m].append(traj.metrics[m])
@@ -378,7 +383,7 @@ def first_crossing(
     )
 
 
-def _refine(game, lam, eta, eps, gap_of, previous, hi, split, gap_points) -> int:
+def _refine(game, lam, eta, eps, gap_of, previous, hi, split, gap_points, backend) -> int:
     """First inspected iterate in ``(lo, hi]`` with gap at most ``eps``, by nested subdivision.
 
     ``previous = (lo, policy at lo)`` has gap above ``eps``; the iterate ``hi`` has gap at most ``eps``.
@@ -389,7 +394,7 @@ def _refine(game, lam, eta, eps, gap_of, previous, hi, split, gap_points) -> int
         t, current = lo, at_lo
         while True:
             n = min(width, hi - t)
-            nxt_policy = _advance(game, current, lam, eta, n)
+            nxt_policy = _advance(game, current, lam, eta, n, backend)
             nxt = t + n
             if nxt == hi:
                 break

@@ -162,9 +162,9 @@ def _check_metrics(metrics) -> tuple[str, ...]:
 class _Objective:
     """``L_lambda``, its gradient and the fixed-step dynamics on flat parameter vectors, per backend."""
 
-    def __init__(self, game: MarkovGame, policy: BNPolicy, lam: float, backend: str):
+    def __init__(self, game: MarkovGame, policy: BNPolicy, lam: float, backend: str, evaluations: int):
         self.game, self.template, self.lam = game, policy, lam
-        self.fast = resolve_backend(backend) == "numba"
+        self.fast = resolve_backend(backend, game, evaluations) == "numba"
         self.evaluations = 0
         if self.fast:
             from . import _fast
@@ -271,7 +271,8 @@ def ascend(
         Longest step of ``"path"``, in parameter space.
     backend : {"auto", "numpy", "numba"}
         Where :math:`L_\lambda` and its gradient are computed; ``"auto"`` picks the compiled kernel of
-        ``bnpg._fast`` when numba is installed. Both give the same numbers to round-off.
+        ``bnpg._fast`` when numba is installed and ``max_steps`` steps are enough work to repay
+        loading it (:func:`bnpg.objective.resolve_backend`). Both give the same numbers to round-off.
 
     Returns
     -------
@@ -318,7 +319,7 @@ def ascend(
         metrics = metrics + ("grad_norm",)
     max_move = positive("max_move", max_move)
 
-    f = _Objective(game, policy, lam, backend)
+    f = _Objective(game, policy, lam, backend, evaluations=max_steps * (1 if method == "fixed" else 2))
     recorder = _Recorder(game, policy, lam, metrics)
     done = _stop_rule(threshold, stops)
     if method == "fixed":
@@ -466,7 +467,8 @@ def gradient_ascent(
         most its threshold (the metrics must be among those recorded).
     backend : {"auto", "numpy", "numba"}
         ``"numba"`` advances between records inside the compiled kernel of ``bnpg._fast``;
-        ``"auto"`` uses it when numba is installed. Both give the same trajectory to round-off.
+        ``"auto"`` uses it when numba is installed and ``steps`` is enough work to repay loading it.
+        Both give the same trajectory to round-off.
 
     Returns
     -------

@@ -19,7 +19,7 @@ from math import prod
 
 import numpy as np
 
-from ._validation import read_only, real_array, real_scalar
+from ._validation import as_real, fits_in_memory, read_only, real_array, real_scalar
 
 __all__ = [
     "MarkovGame",
@@ -53,6 +53,9 @@ class MarkovGame:
     ValueError
         If shapes disagree, an entry is negative or non-finite, a distribution does not sum to 1
         (within ``1e-10``), or ``gamma`` is outside ``[0, 1)``.
+    MemoryError
+        Before any copy, if the game's arrays would not fit in the memory available (the message
+        says how much they need).
 
     Examples
     --------
@@ -68,6 +71,11 @@ class MarkovGame:
     """
 
     def __init__(self, P, r, mu, gamma):
+        shape = as_real("P", P).shape
+        entries = int(np.prod(shape, dtype=np.int64))
+        # one float64 copy of P (and of r and mu), plus P's row sums for the checks
+        needed = 8 * (2 * entries // max(shape[-1] if shape else 1, 1) + entries)
+        fits_in_memory(f"a game with P of shape {shape}", needed)
         P = real_array("P", P)
         r = real_array("r", r)
         mu = real_array("mu", mu)
@@ -89,15 +97,17 @@ class MarkovGame:
             raise ValueError(f"mu must have shape ({n_states},) to match P, got {mu.shape}")
         if not 0.0 <= gamma < 1.0:
             raise ValueError(f"gamma must satisfy 0 <= gamma < 1, got {gamma!r}")
-        if np.any(P < 0):
+        if P.min() < 0:  # a reduction, no temporary the size of P
             bad = tuple(int(k) for k in np.argwhere(P < 0)[0])
             raise ValueError(f"P{list(bad)} is {float(P[bad])!r}; probabilities must be >= 0")
-        sums = P.sum(axis=-1)
-        off = np.abs(sums - 1.0) > SUM_TOLERANCE
-        if np.any(off):
-            bad = tuple(int(k) for k in np.argwhere(off)[0])
+        deviation = P.sum(axis=-1)  # the row sums, turned in place into |sum - 1|
+        deviation -= 1.0
+        np.abs(deviation, out=deviation)
+        if deviation.max() > SUM_TOLERANCE:
+            bad = tuple(int(k) for k in np.argwhere(deviation > SUM_TOLERANCE)[0])
             index = ", ".join(str(k) for k in bad)
-            raise ValueError(f"P[{index}, :] sums to {float(sums[bad])!r}, not 1")
+            raise ValueError(f"P[{index}, :] sums to {float(P[bad].sum())!r}, not 1")
+        del deviation
         if np.any(mu < 0):
             bad = int(np.argwhere(mu < 0)[0, 0])
             raise ValueError(f"mu[{bad}] is {float(mu[bad])!r}; probabilities must be >= 0")

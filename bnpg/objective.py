@@ -45,12 +45,14 @@ from .game import MarkovGame
 from .policy import BNPolicy, check_policy
 
 __all__ = [
+    "AUTO_COMPILE_SECONDS",
     "barrier_gradient",
     "evaluation_and_gradient",
     "gradient",
     "gradient_norm",
     "lemma1_gradient",
     "log_barrier",
+    "numpy_seconds",
     "objective",
     "resolve_backend",
     "value_gradient",
@@ -129,21 +131,51 @@ def value_gradient(policy: BNPolicy, ev: Evaluation) -> list[np.ndarray]:
     return grads
 
 
-def resolve_backend(backend: str) -> str:
-    """``"numba"`` or ``"numpy"`` for a requested backend (``"auto"`` picks numba when installed).
+#: Under ``backend="auto"`` the compiled kernel is used when the numpy path would take longer than
+#: this many seconds (:func:`numpy_seconds`): compiling it costs about ten seconds once per install,
+#: loading it from numba's cache about one second per process.
+AUTO_COMPILE_SECONDS = 0.5
 
+
+def numpy_seconds(game: MarkovGame, evaluations: int) -> float:
+    """A rough estimate of the numpy path's time for ``evaluations`` gradients of ``L_lambda`` on ``game``.
+
+    About 150 microseconds of fixed cost per evaluation plus 4 nanoseconds per entry of ``P``, as
+    measured on this project's development machine (from one state and 9 joint actions to 50 states
+    and 18); only its order of magnitude matters.
+
+    >>> from bnpg import games
+    >>> round(numpy_seconds(games.climbing_game(), 10_000), 3)
+    1.5
+    """
+    return evaluations * (1.5e-4 + 4e-9 * game.P.size)
+
+
+def resolve_backend(backend: str, game: MarkovGame | None = None, evaluations: int = 1) -> str:
+    """``"numba"`` or ``"numpy"`` for a requested backend.
+
+    ``"auto"`` picks the compiled kernel when numba is installed and the work is large enough to repay
+    loading it: ``evaluations`` gradients on ``game`` estimated to take the numpy path more than
+    :data:`AUTO_COMPILE_SECONDS` (without a game, whenever numba is installed).
+
+    >>> from bnpg import games
     >>> resolve_backend("numpy")
     'numpy'
-    >>> resolve_backend("auto") in ("numba", "numpy")
-    True"""
+    >>> resolve_backend("auto", games.climbing_game(), evaluations=500)   # too little to compile for
+    'numpy'
+    """
     from . import _fast
 
     if backend not in ("auto", "numpy", "numba"):
         raise ValueError(f"backend must be 'auto', 'numpy' or 'numba', got {backend!r}")
     if backend == "numba" and not _fast.HAVE_NUMBA:
-        raise ValueError("backend='numba' needs the optional dependency numba (pip install bnpg[fast])")
+        raise ValueError("backend='numba' needs numba, which this environment lacks (pip install numba)")
     if backend == "auto":
-        return "numba" if _fast.HAVE_NUMBA else "numpy"
+        if not _fast.HAVE_NUMBA:
+            return "numpy"
+        if game is not None and numpy_seconds(game, evaluations) <= AUTO_COMPILE_SECONDS:
+            return "numpy"
+        return "numba"
     return backend
 
 
@@ -160,7 +192,8 @@ def gradient(
         :math:`\lambda \ge 0`; ``0`` gives :math:`\nabla V_\theta(\mu)`.
     backend : {"auto", "numpy", "numba"}
         ``"numba"`` runs the compiled kernel of ``bnpg._fast`` (same result to round-off);
-        ``"auto"`` uses it when numba is installed.
+        ``"auto"`` uses it when numba is installed and one gradient is costly enough to repay loading
+        it (see :func:`resolve_backend`).
 
     Returns
     -------
@@ -176,7 +209,7 @@ def gradient(
     """
     check_policy(game, policy)
     lam = non_negative("lam", lam)
-    if resolve_backend(backend) == "numba":
+    if resolve_backend(backend, game) == "numba":
         from . import _fast
 
         _, _, flat = _fast.value_and_gradient(

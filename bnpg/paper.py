@@ -63,6 +63,7 @@ from .telescoping import advantage_ratio, performance_difference_bound, proof_st
 from .verdict import Report, Verdict
 
 __all__ = [
+    "LEMMA1_NOISE",
     "LEMMA1_TOLERANCE",
     "STATEMENTS",
     "TOLERANCE",
@@ -81,6 +82,9 @@ __all__ = [
 TOLERANCE = 1e-10
 #: Relative agreement Lemma 1's formula must reach with its reference to count as equal.
 LEMMA1_TOLERANCE = 1e-6
+#: Relative errors of Lemma 1 below these are the reference's own rounding or truncation, and are
+#: reported as 0: the exact gradient's round-off, and central differences' error.
+LEMMA1_NOISE = {"exact": 1e-12, "finite-differences": 1e-8}
 
 
 def _scale(game: MarkovGame) -> float:
@@ -164,7 +168,8 @@ def lemma1(game: MarkovGame, policy: BNPolicy, lam: float = 0.0, *, reference: s
     reference is :func:`bnpg.gradient` (``"exact"``, the policy-gradient theorem written without
     advantages) or central differences of :func:`bnpg.objective` with step ``h``
     (``"finite-differences"``, ``2 n_params`` evaluations). Both forms hold when within
-    :data:`LEMMA1_TOLERANCE`.
+    :data:`LEMMA1_TOLERANCE`; errors below the reference's own accuracy (:data:`LEMMA1_NOISE`) are
+    reported as 0, so that no digit of rounding noise is shown.
 
     >>> import bnpg
     >>> game = bnpg.games.random_game(2, (2, 2), seed=0, gamma=0.9)
@@ -185,7 +190,8 @@ def lemma1(game: MarkovGame, policy: BNPolicy, lam: float = 0.0, *, reference: s
 
     def error(value_factor):
         formula = np.concatenate([g.ravel() for g in lemma1_gradient(game, policy, lam, value_factor=value_factor)])
-        return float(np.abs(formula - ref).max() / size) if size > 0 else float(np.abs(formula).max())
+        err = float(np.abs(formula - ref).max() / size) if size > 0 else float(np.abs(formula).max())
+        return 0.0 if err <= LEMMA1_NOISE[reference] else err
 
     printed, corrected = error(None), error(1.0)
     tol = LEMMA1_TOLERANCE
@@ -225,6 +231,9 @@ def lemma2(game: MarkovGame, start, lam: float, *, method: str = "armijo", max_s
     M : float, optional
         The mismatch coefficient; ``None`` computes it exactly.
 
+    ``details["agent_gaps"]`` holds each agent's gain from its best response, with gains within
+    :data:`TOLERANCE` times the value scale of zero reported as 0.
+
     Examples
     --------
     >>> import bnpg
@@ -239,6 +248,8 @@ def lemma2(game: MarkovGame, start, lam: float, *, method: str = "armijo", max_s
     met = run.met and math.isfinite(M)
     gaps = nash_gaps(game, run.policy)
     gap = float(gaps.max())
+    # agents' gains within the rounding allowance of zero are zero to the accuracy of the computation
+    gaps = np.where(np.abs(gaps) <= TOLERANCE * _scale(game), 0.0, gaps)
     bound = lemma2_bound(lam, M) if math.isfinite(M) else None
     holds = _within(gap, bound, game) if met else None
     details.update({"M": M, "agent_gaps": gaps, "value": evaluate(game, run.policy).value})

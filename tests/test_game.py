@@ -351,3 +351,32 @@ def test_load_npy_instead_of_npz(tmp_path):
     np.save(path, np.ones(3))
     with pytest.raises(ValueError, match="array.npy"):
         bnpg.MarkovGame.load(path)
+
+
+def test_a_game_that_would_not_fit_in_memory_is_refused_before_any_copy(monkeypatch):
+    import bnpg._validation as validation
+
+    P = np.full((2, 2, 2, 2), 0.5)
+    monkeypatch.setattr(validation, "available_memory", lambda: 100)
+    # one copy of P (16 entries), of r and of the row sums (8 each): 32 float64 entries, 256 bytes
+    with pytest.raises(MemoryError, match=r"P of shape \(2, 2, 2, 2\) needs about 2\.38e-07 GiB, but only 9\.31e-08 GiB"):
+        bnpg.MarkovGame(P, np.zeros((2, 2, 2)), [0.5, 0.5], 0.5)
+    monkeypatch.setattr(validation, "available_memory", lambda: 256)
+    bnpg.MarkovGame(P, np.zeros((2, 2, 2)), [0.5, 0.5], 0.5)
+    monkeypatch.setattr(validation, "available_memory", lambda: None)  # unknown: no check
+    bnpg.MarkovGame(P, np.zeros((2, 2, 2)), [0.5, 0.5], 0.5)
+
+
+def test_a_game_copies_its_arrays_once():
+    import tracemalloc
+
+    P = np.random.default_rng(0).dirichlet(np.ones(2), size=(2,) + (2,) * 14)
+    r = np.zeros(P.shape[:-1])
+    tracemalloc.start()
+    try:
+        bnpg.MarkovGame(P, r, [0.5, 0.5], 0.9)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # a copy of P, a copy of r (half of P here) and the row sums (half of P): twice P in all
+    assert peak <= 2.05 * P.nbytes

@@ -1,0 +1,31 @@
+"""Data shipped with the package: the results of the book's long runs, read wherever bnpg is installed.
+
+* ``lemma3-search.json``: every record of the adversarial search for Lemma 3
+  (:func:`bnpg.studies.lemma3_search.save_lemma3_search`, about 18 minutes on one core);
+* ``lemma3-worst.npz``: the point of that search with the largest optimality gap relative to the
+  lemma's bound (:func:`bnpg.results.save_instance`).
+
+:func:`path` gives the file's location through :mod:`importlib.resources`, so notebooks find it
+from any working directory, in a checkout or in an installed package.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+__all__ = ["FILES", "path"]
+
+#: The files shipped here.
+FILES = ("lemma3-search.json", "lemma3-worst.npz")
+
+
+def path(name: str) -> Path:
+    """The location of the shipped file ``name`` (one of :data:`FILES`).
+
+    >>> path("lemma3-search.json").name
+    'lemma3-search.json'
+    """
+    if name not in FILES:
+        raise ValueError(f"name must be one of {FILES}, got {name!r}")
+    return Path(str(resources.files(__name__).joinpath(name)))

@@ -1,0 +1,11 @@
+"""The studies behind the book's chapters, one module each; the command line runs them at larger scale.
+
+* :mod:`bnpg.studies.lemmas`: Lemmas 2 and 3 on random (game, DAG, lambda, start) instances;
+* :mod:`bnpg.studies.lemma3_search`: an adversarial search for large optimality gaps under Lemma 3;
+* :mod:`bnpg.studies.correlation`: product, chain and full DAGs from the same starting joint policies.
+
+Every study is pure and deterministic given its arguments (see :mod:`bnpg.instances`), and returns a
+dictionary of arrays that :func:`bnpg.results.save_results` writes.
+"""
+
+__all__ = ["correlation", "lemma3_search", "lemmas"]

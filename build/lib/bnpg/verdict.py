@@ -1,0 +1,259 @@
+r"""What a check of one numbered statement returns (:class:`Verdict`), and of all of them (:class:`Report`).
+
+A statement of the paper has the form *hypothesis implies measured <= bound*. A :class:`Verdict`
+records the hypothesis (met or not), the measured quantity, the bound as printed and as this book
+corrects it (see the errata), and whether the conclusion holds in either form:
+
+* ``holds_as_printed`` / ``holds_corrected`` is ``True`` or ``False`` when the hypothesis is met and
+  the comparison could be made, and ``None`` when it does not apply (the hypothesis is not met, the
+  book has no corrected form, or a run ended before it could decide);
+* :attr:`Verdict.status` condenses the two for a table: ``"holds"``; ``"fails as printed"`` (the
+  printed form fails, the corrected one holds or is not decided); ``"fails"`` (no form holds);
+  ``"corrected form fails"`` (the printed form holds, this book's correction does not); or
+  ``"undecided"`` (the hypothesis is not met, or a run ended before it could decide).
+
+Everything in :meth:`Verdict.to_dict` and :meth:`Report.to_dict` is JSON-ready: numbers are Python
+floats and ints, non-finite floats are the strings ``"inf"``, ``"-inf"`` and ``"nan"``.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+
+__all__ = ["STATUSES", "Report", "Verdict", "jsonable"]
+
+#: The one-word outcomes of :attr:`Verdict.status`.
+STATUSES = ("holds", "fails as printed", "fails", "corrected form fails", "undecided")
+
+
+def jsonable(value):
+    """``value`` with numpy scalars and arrays turned into Python numbers and lists, recursively.
+
+    >>> jsonable({"a": np.float64(1.5), "b": [np.int64(2), float("inf")], "c": np.array([0.5])})
+    {'a': 1.5, 'b': [2, 'inf'], 'c': [0.5]}
+    """
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else repr(value)
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"cannot make a value of type {type(value).__name__} JSON-ready")
+
+
+def _frozen(mapping: Mapping | None) -> Mapping:
+    return MappingProxyType(dict(mapping or {}))
+
+
+def _number(x) -> str:
+    if isinstance(x, (np.ndarray, list, tuple)):
+        return "[" + ", ".join(_number(v) for v in np.asarray(x, dtype=object).ravel()) + "]"
+    if isinstance(x, str):
+        return x
+    if x is None:
+        return "-"
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x))
+    if isinstance(x, (int, np.integer)):
+        return f"{int(x):,}"
+    return f"{float(x):.4g}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    r"""The outcome of checking one numbered statement of the paper on one game.
+
+    Attributes
+    ----------
+    statement : str
+        The statement's id, e.g. ``"lemma-2"``.
+    title : str
+        Its name in words.
+    hypothesis_met : bool or None
+        Whether the statement's hypothesis holds where it was checked (``None``: it has none).
+    measured : float or None
+        The quantity the statement bounds, computed exactly (``None``: not obtained).
+    bound_printed, bound_corrected : float or None
+        The bound as printed, and in the corrected form this book establishes (``None``: no such form).
+    holds_as_printed, holds_corrected : bool or None
+        Whether ``measured`` is within the bound, for a met hypothesis (see the module docstring).
+    parameters : mapping
+        The arguments used (JSON-ready).
+    details : mapping
+        The numbers behind the verdict (JSON-ready).
+    summary : str
+        One line in words.
+    point : BNPolicy or None
+        The policy examined (not part of :meth:`to_dict`).
+    trajectory : Trajectory or None
+        The run behind a theorem's verdict (not part of :meth:`to_dict`).
+    """
+
+    statement: str
+    title: str
+    hypothesis_met: bool | None
+    measured: float | None
+    bound_printed: float | None
+    bound_corrected: float | None
+    holds_as_printed: bool | None
+    holds_corrected: bool | None
+    parameters: Mapping = field(default_factory=dict)
+    details: Mapping = field(default_factory=dict)
+    summary: str = ""
+    point: object | None = field(default=None, compare=False, repr=False)
+    trajectory: object | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "parameters", _frozen(self.parameters))
+        object.__setattr__(self, "details", _frozen(self.details))
+
+    @property
+    def status(self) -> str:
+        """One of :data:`STATUSES` (see the module docstring)."""
+        printed, corrected = self.holds_as_printed, self.holds_corrected
+        if corrected is False:
+            return "corrected form fails" if printed is True else "fails"
+        if printed is True:
+            return "holds"
+        if printed is False:
+            return "fails as printed" if self.bound_corrected is not None else "fails"
+        return "undecided"
+
+    def to_dict(self) -> dict:
+        """Every field but ``point`` and ``trajectory``, JSON-ready, plus ``status``."""
+        return jsonable({
+            "statement": self.statement,
+            "title": self.title,
+            "status": self.status,
+            "hypothesis_met": self.hypothesis_met,
+            "measured": self.measured,
+            "bound_printed": self.bound_printed,
+            "bound_corrected": self.bound_corrected,
+            "holds_as_printed": self.holds_as_printed,
+            "holds_corrected": self.holds_corrected,
+            "parameters": dict(self.parameters),
+            "details": dict(self.details),
+            "summary": self.summary,
+        })
+
+    def rows(self) -> list[tuple[str, str]]:
+        """``(field, value)`` pairs for display."""
+        out = [
+            ("statement", f"{self.statement}: {self.title}"),
+            ("status", self.status),
+            ("hypothesis met", _number(self.hypothesis_met)),
+            ("measured", _number(self.measured)),
+            ("bound as printed", _number(self.bound_printed)),
+            ("bound corrected", _number(self.bound_corrected)),
+            ("holds as printed", _number(self.holds_as_printed)),
+            ("holds corrected", _number(self.holds_corrected)),
+        ]
+        out += [(k, _number(v)) for k, v in self.details.items()]
+        return out
+
+    def __repr__(self) -> str:
+        return (f"Verdict({self.statement!r}, status={self.status!r}, measured={_number(self.measured)}, "
+                f"bound_printed={_number(self.bound_printed)}, bound_corrected={_number(self.bound_corrected)})")
+
+    def __str__(self) -> str:
+        width = max(len(k) for k, _ in self.rows())
+        return "\n".join(f"{k:<{width}}  {v}" for k, v in self.rows()) + f"\n{self.summary}"
+
+    def _repr_html_(self) -> str:
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in self.rows()
+        )
+        return (f"<table class='bnpg-verdict'>{cells}</table>"
+                f"<p>{html.escape(self.summary)}</p>")
+
+
+#: Columns of :meth:`Report.table`.
+_COLUMNS = ("statement", "status", "hypothesis", "measured", "printed bound", "corrected bound")
+
+
+@dataclass(frozen=True)
+class Report:
+    """Every statement checked on one game: the verdicts in the paper's order, and the constants used.
+
+    Attributes
+    ----------
+    verdicts : tuple of Verdict
+    constants : mapping
+        ``M``, ``beta_lambda`` and the other constants of the paper for this game (JSON-ready).
+    parameters : mapping
+        The game's sizes and the arguments of the check (JSON-ready).
+    version : str
+        The bnpg version that made the report.
+    """
+
+    verdicts: tuple
+    constants: Mapping = field(default_factory=dict)
+    parameters: Mapping = field(default_factory=dict)
+    version: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "verdicts", tuple(self.verdicts))
+        object.__setattr__(self, "constants", _frozen(self.constants))
+        object.__setattr__(self, "parameters", _frozen(self.parameters))
+
+    def __getitem__(self, statement: str) -> Verdict:
+        for v in self.verdicts:
+            if v.statement == statement:
+                return v
+        raise KeyError(f"no verdict for {statement!r}; the report has {[v.statement for v in self.verdicts]}")
+
+    def to_dict(self) -> dict:
+        """``{"bnpg_version", "parameters", "constants", "statements": {id: Verdict.to_dict()}}``."""
+        return jsonable({
+            "bnpg_version": self.version,
+            "parameters": dict(self.parameters),
+            "constants": dict(self.constants),
+            "statements": {v.statement: v.to_dict() for v in self.verdicts},
+        })
+
+    def table_rows(self) -> list[tuple[str, ...]]:
+        """One row of strings per verdict, under the headings of :meth:`table`."""
+        return [
+            (v.statement, v.status, _number(v.hypothesis_met), _number(v.measured),
+             _number(v.bound_printed), _number(v.bound_corrected))
+            for v in self.verdicts
+        ]
+
+    def table(self) -> str:
+        """The verdicts as a plain-text table."""
+        rows = [_COLUMNS] + self.table_rows()
+        widths = [max(len(r[k]) for r in rows) for k in range(len(_COLUMNS))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+                 for row in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def __repr__(self) -> str:
+        return f"Report({', '.join(f'{v.statement}: {v.status}' for v in self.verdicts)})"
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in _COLUMNS)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+            for row in self.table_rows()
+        )
+        return f"<table class='bnpg-report'><tr>{head}</tr>{body}</table>"
