@@ -391,3 +391,18 @@ def test_search_game_candidates_have_finite_m():
             found += 1
             assert inst.game.n_states == 8 and np.isfinite(bnpg.mismatch_coefficient(inst.game))
     assert found == 2
+
+
+def test_the_shipped_search_was_made_by_todays_code():
+    # bnpg/data/lemma3-search.json records the fingerprint of the code and arguments that made it;
+    # a change to any of that code makes the file stale until save_lemma3_search is run again
+    search = load_results(bnpg.data.path("lemma3-search.json"))
+    assert str(search["provenance"]) == bnpg.studies.lemma3_search.provenance()
+    assert int(search["max_steps"]) == 20000 and str(search["method"]) == "armijo"
+    # the fingerprint sees the arguments and the code
+    assert bnpg.studies.lemma3_search.provenance(max_steps=19999) != str(search["provenance"])
+    assert bnpg.studies.lemma3_search.provenance(lams=(0.1,)) != str(search["provenance"])
+    game, dag, lam, policy = load_instance(bnpg.data.path("lemma3-worst.npz"))
+    worst = int(search["worst_index"])
+    assert lam == float(search["lam"][worst]) and dag.is_fully_correlated
+    assert abs(bnpg.optimality_gap(game, policy) - float(search["optimality_gap"][worst])) <= 1e-12

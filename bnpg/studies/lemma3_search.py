@@ -26,7 +26,7 @@ from ..paper import lemma3
 from ..policy import BNPolicy
 from ..results import check_output_path, collate, save_instance, save_results
 
-__all__ = ["lemma3_candidates", "lemma3_point", "lemma3_search", "save_lemma3_search"]
+__all__ = ["lemma3_candidates", "lemma3_point", "lemma3_search", "provenance", "save_lemma3_search"]
 
 
 def lemma3_point(
@@ -252,7 +252,8 @@ def save_lemma3_search(
     Returns
     -------
     dict
-        The results, with the scalar ``worst_index`` (position of the saved point) added.
+        The results, with the scalars ``worst_index`` (position of the saved point) and
+        ``provenance`` (:func:`provenance` of the arguments) added.
 
     Examples
     --------
@@ -272,7 +273,49 @@ def save_lemma3_search(
         raise ValueError("no candidate met the gradient threshold with a non-vacuous bound")
     worst = int(np.flatnonzero(eligible)[np.argmax(results["ratio"][eligible])])
     results["worst_index"] = worst
+    results["provenance"] = provenance(method=method, max_steps=max_steps, **candidate_options)
     save_results(os.path.join(folder, "lemma3-search.json"), results)
     inst = candidates[worst][1]
     save_instance(os.path.join(folder, "lemma3-worst.npz"), inst.game, inst.dag, inst.lam, policies[worst])
     return results
+
+
+def provenance(*, method: str = "armijo", max_steps: int = 20000, **candidate_options) -> str:
+    """A fingerprint of what a saved search depends on: its arguments and the code that decides it.
+
+    The SHA-256 of the arguments (candidate options with their defaults, method, step budget) and
+    of the source of every function that chooses the candidates, reaches their points or records
+    what is measured there. A stored search whose fingerprint differs from the current one was made
+    by other code or other arguments and must be made again (``save_lemma3_search``).
+
+    >>> len(provenance()), provenance() == provenance(lams=(1e-3, 1e-2, 1e-1, 1.0))
+    (64, True)
+    """
+    import hashlib
+    import inspect
+    import json
+
+    from .. import constants, dynamics, games, instances, paper, telescoping
+    from ..objective import numpy_seconds, resolve_backend
+
+    options = {
+        name: par.default for name, par in inspect.signature(lemma3_candidates).parameters.items()
+    }
+    options.update(candidate_options)
+    functions = (
+        lemma3_candidates, lemma3_point, _reversed_full, paper.lemma3,
+        *(getattr(paper, name) for name in ("_stationary",)),
+        dynamics.ascend,
+        *(getattr(dynamics, name) for name in ("_run_backtracking", "_sufficient_increase", "_Objective")),
+        resolve_backend, numpy_seconds,
+        constants.gradient_threshold, constants.lemma3_bound, telescoping.proof_step_ratios,
+        telescoping.advantage_ratio, telescoping.performance_difference_bound, games.random_game,
+        games.climbing_game, games.penalty_game, games.search_game, games.jackpot_game,
+        instances.concentrated_policy,
+    )
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"options": {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()},
+                              "method": method, "max_steps": max_steps}, sort_keys=True).encode())
+    for fn in functions:
+        digest.update(inspect.getsource(fn).encode())
+    return digest.hexdigest()
