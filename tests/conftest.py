@@ -97,6 +97,14 @@ def joint_by_loops(game, dag, locals_, skip=None):
     return pi
 
 
+def deterministic_joint_by_hand(game, flat_actions):
+    """The joint policy array that plays joint action ``flat_actions[s]`` (a flat index) in state ``s``."""
+    pi = np.zeros((game.n_states, *game.action_sizes))
+    for s, k in enumerate(flat_actions):
+        pi[(s, *np.unravel_index(int(k), game.action_sizes))] = 1.0
+    return pi
+
+
 def policy_joint(policy):
     """The joint policy of a BNPolicy, computed from its theta by loops (not by bnpg)."""
     return joint_by_loops(policy.game, policy.dag, local_probs(policy.theta))

@@ -110,8 +110,13 @@ def test_step_size_below_one_over_beta_breaks_the_printed_inequality():
     factor = float(bounds.step_size_factor().subs({ETA: c / beta, BETA: beta}))
     assert factor == pytest.approx(1 / (c * (2 - c)), rel=1e-14)
     assert min_sq <= factor * printed_rhs  # the corrected inequality holds
-    # and at eta = 1/beta the iterate jumps to the maximiser: the printed inequality holds
-    assert 0.0 <= printed_rhs
+    # at eta = 1/beta (c = 1) the first step lands on the maximiser: min_{t<T} |f'|^2 is beta^2 x_0^2
+    # at T = 1, equal to the printed bound, and 0 from T = 2 on: the printed inequality holds
+    for horizon in range(1, 6):
+        xs_exact = x0 * (1 - 1.0) ** np.arange(horizon)
+        bound = 2 * beta * (beta / 2) * x0**2 / horizon
+        assert float(np.min((beta * xs_exact) ** 2)) <= bound
+    assert float((beta * x0) ** 2) == 2 * beta * (beta / 2) * x0**2  # equality at T = 1
 
 
 # --------------------------------------------------------------------------------------------

@@ -49,18 +49,18 @@ def test_theory_setting_given_M_and_three_agents():
 
 
 @pytest.mark.parametrize(
-    "kwargs, error",
+    "kwargs, error, message",
     [
-        (dict(theorem=3), ValueError),
-        (dict(theorem=True), TypeError),
-        (dict(theorem=1.0), TypeError),
-        (dict(theorem=1, M=0.5), ValueError),
-        (dict(theorem=2), ValueError),  # the product DAG is not fully correlated
+        (dict(theorem=3), ValueError, "theorem must be 1 or 2, got 3"),
+        (dict(theorem=True), TypeError, "theorem must be the int 1 or 2, got bool"),
+        (dict(theorem=1.0), TypeError, "theorem must be the int 1 or 2, got float"),
+        (dict(theorem=1, M=0.5), ValueError, "M must be >= 1"),
+        (dict(theorem=2), ValueError, "theorem 2 needs a fully-correlated DAG"),  # the product DAG
     ],
 )
-def test_theory_setting_rejects(kwargs, error):
+def test_theory_setting_rejects(kwargs, error, message):
     game = games.matching_game(2, 2, gamma=0.5)
-    with pytest.raises(error):
+    with pytest.raises(error, match=message):
         constants.theory_setting(game, bnpg.DAG.empty(2), 0.5, **kwargs)
 
 
@@ -224,25 +224,26 @@ def test_records_and_input_not_modified():
 
 
 @pytest.mark.parametrize(
-    "kwargs, error",
+    "kwargs, error, message",
     [
-        (dict(metric="value"), ValueError),
-        (dict(eps=0.0), ValueError),
-        (dict(eta=-1.0), ValueError),
-        (dict(lam=-0.1), ValueError),
-        (dict(max_steps=-1), ValueError),
-        (dict(max_steps=1.5), TypeError),
-        (dict(growth=1.0), ValueError),
-        (dict(split=1), ValueError),
-        (dict(records_per_segment=0), ValueError),
-        (dict(stop_at_crossing=1), TypeError),
+        (dict(metric="value"), ValueError, "metric must be one of"),
+        (dict(eps=0.0), ValueError, "eps must be > 0, got 0.0"),
+        (dict(eta=-1.0), ValueError, "eta must be > 0, got -1.0"),
+        (dict(lam=-0.1), ValueError, "lam must be >= 0, got -0.1"),
+        (dict(max_steps=-1), ValueError, "max_steps must be >= 0, got -1"),
+        (dict(max_steps=1.5), TypeError, "max_steps must be an integer, got float"),
+        (dict(growth=1.0), ValueError, "growth must be > 1, got 1.0"),
+        (dict(split=1), ValueError, "split must be >= 2, got 1"),
+        (dict(records_per_segment=0), ValueError, "records_per_segment must be >= 1, got 0"),
+        (dict(stop_at_crossing=1), TypeError, "stop_at_crossing must be a bool, got int"),
+        (dict(backend="gpu"), ValueError, "backend must be 'auto', 'numpy' or 'numba'"),
     ],
 )
-def test_first_crossing_rejects(kwargs, error):
+def test_first_crossing_rejects(kwargs, error, message):
     game = games.matching_game(2, 2, gamma=0.5)
     args = dict(lam=0.1, eta=0.01, eps=0.1, metric="nash_gap", max_steps=10)
     args.update(kwargs)
-    with pytest.raises(error):
+    with pytest.raises(error, match=message):
         convergence.first_crossing(game, bnpg.BNPolicy(game, bnpg.DAG.empty(2)), **args)
 
 

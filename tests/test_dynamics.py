@@ -144,7 +144,7 @@ def test_final_metrics_equal_the_functions_at_the_final_policy(setup, backend):
         bnpg.optimality_gap(game, run.policy), rel=1e-12, abs=1e-14
     )
     assert set(run.metrics) == {"nash_gap", "optimality_gap"}
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match="value"):
         run.value  # noqa: B018  (not recorded)
 
 
@@ -228,3 +228,66 @@ def test_gradient_is_beta_lipschitz_on_sampled_pairs(seed, sizes, gamma, dag, la
         gy = np.concatenate([g.ravel() for g in bnpg.gradient(game, base.with_flat(y), lam, backend=backend)])
         worst = max(worst, np.linalg.norm(gx - gy) / np.linalg.norm(x - y))
     assert 0 < worst <= beta
+
+
+# The two tests above hold with a wide margin (on those games beta_lambda exceeds the largest
+# curvature measured by factors of hundreds or more), so they say little about the constant. The
+# tests below pin what they rely on on a game whose curvature is known in closed form: a one-state
+# bandit with rewards (0, 1), gamma = 0, where L depends only on x = theta_1 - theta_0 through
+# sigma = 1 / (1 + e^-x): L = sigma + lam (log sigma + log(1 - sigma)) / 2 + lam log 2, and the
+# Hessian in theta is [[1, -1], [-1, 1]] L''(x), with eigenvalues 0 and 2 L''(x).
+
+
+def bandit_curvature(x, lam):
+    sig = 1.0 / (1.0 + np.exp(-x))
+    return 2.0 * (sig * (1 - sig) * (1 - 2 * sig) - lam * sig * (1 - sig))
+
+
+BANDIT = bnpg.MarkovGame(np.ones((1, 2, 1)), [[0.0, 1.0]], [1.0], 0.0)
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.5])
+def test_lipschitz_ratios_reach_the_closed_form_curvature(lam, backend):
+    grid = np.linspace(-12, 12, 240_001)
+    sup = float(np.max(np.abs(bandit_curvature(grid, lam))))
+    base = bnpg.BNPolicy(BANDIT, bnpg.DAG.empty(1))
+    x_star = float(grid[np.argmax(np.abs(bandit_curvature(grid, lam)))])
+    u = np.array([-1.0, 1.0]) / np.sqrt(2)
+    ratios = []
+    for centre in (x_star, x_star + 1.0, -3.0, 4.0):
+        x = np.array([-centre / 2, centre / 2])
+        for h in (1e-4, 1e-2, 0.3):
+            gx = bnpg.gradient(BANDIT, base.with_flat(x - h * u), lam, backend=backend)[0].ravel()
+            gy = bnpg.gradient(BANDIT, base.with_flat(x + h * u), lam, backend=backend)[0].ravel()
+            ratios.append(np.linalg.norm(gy - gx) / (2 * h))
+    # every ratio is a mean curvature along a segment: at most the supremum, and near it at x_star
+    assert max(ratios) <= sup * (1 + 1e-6)
+    assert ratios[0] == pytest.approx(sup, rel=1e-6)
+    beta = bnpg.smoothness_bound(BANDIT, bnpg.DAG.empty(1), lam)
+    # Lemma 4 holds here with slack beta / sup: 41.6 without the barrier, 23.7 with lam = 1/2
+    assert beta == 8.0 + 2 * lam and beta >= sup
+    if lam == 0.0:  # max |s(1-s)(1-2s)| = 1 / (6 sqrt 3), at s = (3 -+ sqrt 3) / 6
+        assert sup == pytest.approx(1 / (3 * np.sqrt(3)), rel=1e-8)
+
+
+def test_the_ascent_check_fails_for_a_step_beyond_two_over_the_curvature(backend):
+    # With lam = 1/2 the maximiser x* of L is finite; near it the dynamics multiply x - x* by
+    # 1 + 2 eta L''(x*) = 1 - eta c*, with c* = 2|L''(x*)|. For eta > 2 / c* the iterates overshoot
+    # and L falls, so the sufficient-increase check of test_ascent_with_eta_at_most_one_over_beta
+    # must fail; for eta = 1 / beta_lambda it must hold.
+    lam = 0.5
+    grid = np.linspace(-5, 5, 200_001)
+    sig = 1 / (1 + np.exp(-grid))
+    x_star = float(grid[np.argmin(np.abs(sig * (1 - sig) + lam * (1 - 2 * sig) / 2))])
+    c_star = abs(bandit_curvature(x_star, lam))
+    start = bnpg.BNPolicy(BANDIT, bnpg.DAG.empty(1), [[[-(x_star + 0.5) / 2, (x_star + 0.5) / 2]]])
+
+    def increase_ok(eta):
+        run = bnpg.gradient_ascent(BANDIT, start, lam=lam, eta=eta, steps=30,
+                                   metrics=("objective", "grad_norm"), backend=backend)
+        gain = np.diff(run.objective)
+        return bool(np.all(gain >= 0.5 * eta * run.grad_norm[:-1] ** 2 - 1e-13))
+
+    beta = bnpg.smoothness_bound(BANDIT, bnpg.DAG.empty(1), lam)
+    assert increase_ok(1.0 / beta) and increase_ok(1.0 / c_star)
+    assert not increase_ok(3.0 / c_star)

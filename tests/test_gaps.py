@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 
 import bnpg
-from bnpg.evaluation import evaluate_joint
 from bnpg.gaps import deterministic_joint, replace_local
 from tests.conftest import (
     best_response_mdp,
+    deterministic_joint_by_hand,
     evaluate_by_series,
     joint_actions,
     joint_by_loops,
@@ -122,15 +122,19 @@ def test_no_stochastic_deviation_beats_the_best_response(case):
     ],
 )
 def test_best_response_by_enumeration(seed, sizes, dag):
-    # Every deterministic, state-dependent policy of agent i, evaluated with evaluate_joint.
+    # Every deterministic, state-dependent policy of agent i: the joint policy by loops with agent
+    # i's factor replaced, valued by the Neumann series (no bnpg numerics).
     game = random_game(seed, n_states=2, action_sizes=sizes, gamma=0.9)
     policy = random_policy(seed + 100, game, dag, scale=2.0)
+    locals_ = local_probs(policy.theta)
     for i in range(game.n_agents):
         _, rules = rules_of(game, dag, i)
         best = -np.inf
         for per_state in itertools.product(rules, repeat=game.n_states):
-            local = rule_local(game, dag, i, per_state)
-            best = max(best, evaluate_joint(game, replace_local(policy, i, local)).value)
+            replaced = list(locals_)
+            replaced[i] = rule_local(game, dag, i, per_state)
+            V, _, _ = evaluate_by_series(game, joint_by_loops(game, dag, replaced))
+            best = max(best, float(game.mu @ V))
         assert abs(bnpg.best_response_value(game, policy, i) - best) <= 1e-10
 
 
@@ -168,7 +172,7 @@ def test_optimal_value_matches_lp(case):
 def test_optimal_value_by_enumeration(seed, S, sizes):
     game = random_game(seed, n_states=S, action_sizes=sizes, gamma=0.85)
     best = max(
-        evaluate_joint(game, deterministic_joint(game, np.array(choice))).value
+        float(game.mu @ evaluate_by_series(game, deterministic_joint_by_hand(game, choice))[0])
         for choice in itertools.product(range(game.n_joint_actions), repeat=S)
     )
     assert abs(bnpg.optimal_value(game) - best) <= 1e-10

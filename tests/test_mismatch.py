@@ -14,9 +14,8 @@ import numpy as np
 import pytest
 
 import bnpg
-from bnpg.evaluation import evaluate_joint
-from bnpg.gaps import deterministic_joint
 from tests.conftest import (
+    deterministic_joint_by_hand,
     evaluate_by_series,
     policy_joint,
     random_game,
@@ -46,7 +45,7 @@ def sampled_visitations(game, rng, n_each=20):
         alpha = rng.choice([0.1, 1.0])
         pi = rng.dirichlet(np.full(game.n_joint_actions, alpha), size=S).reshape(shape)
         ds.append(evaluate_by_series(game, pi)[2])
-        det = deterministic_joint(game, rng.integers(0, game.n_joint_actions, size=S))
+        det = deterministic_joint_by_hand(game, rng.integers(0, game.n_joint_actions, size=S))
         ds.append(evaluate_by_series(game, det)[2])
         dag = bnpg.DAG.random(game.n_agents, 0.5, rng)
         policy = random_policy(int(rng.integers(1 << 30)), game, dag, scale=float(rng.uniform(0.5, 6)))
@@ -71,13 +70,13 @@ def test_returned_deterministic_policies_attain_m(game):
     M = bnpg.mismatch_coefficient(game)
     assert ext.argmax.shape == ext.argmin.shape == (game.n_states, game.n_states)
     for x in range(game.n_states):
-        d_hi = evaluate_joint(game, deterministic_joint(game, ext.argmax[x])).d
-        d_lo = evaluate_joint(game, deterministic_joint(game, ext.argmin[x])).d
+        d_hi = evaluate_by_series(game, deterministic_joint_by_hand(game, ext.argmax[x]))[2]
+        d_lo = evaluate_by_series(game, deterministic_joint_by_hand(game, ext.argmin[x]))[2]
         assert abs(d_hi[x] - ext.d_max[x]) <= 1e-12 / (1 - game.gamma)
         assert abs(d_lo[x] - ext.d_min[x]) <= 1e-12 / (1 - game.gamma)
     x_star = int(np.argmax(ext.d_max / ext.d_min))
-    d_hi = evaluate_joint(game, deterministic_joint(game, ext.argmax[x_star])).d
-    d_lo = evaluate_joint(game, deterministic_joint(game, ext.argmin[x_star])).d
+    d_hi = evaluate_by_series(game, deterministic_joint_by_hand(game, ext.argmax[x_star]))[2]
+    d_lo = evaluate_by_series(game, deterministic_joint_by_hand(game, ext.argmin[x_star]))[2]
     assert abs((d_hi / d_lo).max() - M) <= 1e-10 * M
     assert abs(d_hi[x_star] / d_lo[x_star] - M) <= 1e-10 * M
 
@@ -95,7 +94,7 @@ def test_returned_deterministic_policies_attain_m(game):
 def test_extremes_by_enumeration(seed, S, sizes, gamma, kwargs):
     game = random_game(seed, n_states=S, action_sizes=sizes, gamma=gamma, **kwargs)
     ds = np.array([
-        evaluate_joint(game, deterministic_joint(game, np.array(choice))).d
+        evaluate_by_series(game, deterministic_joint_by_hand(game, np.array(choice)))[2]
         for choice in itertools.product(range(game.n_joint_actions), repeat=S)
     ])
     ext = bnpg.visitation_extremes(game)
@@ -174,7 +173,7 @@ def test_assumption_1_violated_in_random_games(seed):
     assert bnpg.mismatch_coefficient(game) == np.inf
     # The minimiser of d(3) indeed has agent 0 playing 0 wherever it matters, and its d(3) is 0.
     argmin = bnpg.visitation_extremes(game).argmin[3]
-    assert evaluate_by_series(game, deterministic_joint(game, argmin))[2][3] == 0.0
+    assert evaluate_by_series(game, deterministic_joint_by_hand(game, argmin))[2][3] == 0.0
 
 
 def test_gamma_zero_visitation_is_mu():

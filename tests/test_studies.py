@@ -203,3 +203,35 @@ def test_armijo_comparison_on_the_penalty_game(gamma):
     assert not out["product_reached"]
     assert out["chain_reached"] and out["full_reached"]
     assert out["chain_gap"] <= 0.01 * 20 / (1 - gamma)
+
+
+# -- the laws the instances are drawn from ------------------------------------------------------
+
+
+def test_lemma_instances_follow_their_stated_laws():
+    # lambda log-uniform on lam_range, gamma uniform on gamma_range, |S|, N, |A^i| uniform on the choices,
+    # starting parameters normal with standard deviation init_scale; 600 instances, KS and chi-square
+    # tests at level 1e-3, each also shown to reject the nearest wrong law.
+    from scipy import stats
+
+    lo, hi = 0.01, 1.0
+    draws = [lemma_instance(11, k, n_states=(1, 2, 3), n_agents=(2, 3), n_actions=(2, 3),
+                            lam_range=(lo, hi), gamma_range=(0.3, 0.8), init_scale=2.0)
+             for k in range(600)]
+    lams = np.array([d.lam for d in draws])
+    log_law = stats.uniform(np.log(lo), np.log(hi) - np.log(lo))
+    assert stats.kstest(np.log(lams), log_law.cdf).pvalue > 1e-3
+    assert stats.kstest(lams, stats.uniform(lo, hi - lo).cdf).pvalue < 1e-6  # not uniform in lambda
+    gammas = np.array([d.game.gamma for d in draws])
+    assert 0.3 <= gammas.min() and gammas.max() <= 0.8
+    assert stats.kstest(gammas, stats.uniform(0.3, 0.5).cdf).pvalue > 1e-3
+    assert stats.kstest(gammas, stats.uniform(0.3, 0.7).cdf).pvalue < 1e-6  # the range matters
+    for values, choices in (([d.game.n_states for d in draws], (1, 2, 3)),
+                            ([d.game.n_agents for d in draws], (2, 3)),
+                            ([k for d in draws for k in d.game.action_sizes], (2, 3))):
+        counts = [values.count(c) for c in choices]
+        assert sum(counts) == len(values)
+        assert stats.chisquare(counts).pvalue > 1e-3
+    theta = np.concatenate([d.policy.flat() for d in draws])
+    assert abs(theta.std() / 2.0 - 1) < 0.02 and abs(theta.mean()) < 0.05
+    assert stats.kstest(theta / 2.0, "norm").pvalue > 1e-3
