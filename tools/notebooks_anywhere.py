@@ -38,11 +38,15 @@ except CellExecutionError as exc:
 """
 
 
-def make_environment(where: Path) -> Path:
+def make_environment(where: Path, scratch: Path) -> Path:
     venv.EnvBuilder(with_pip=True).create(where)
     python = where / "bin" / "python"
+    # build from a copy, so that the build leaves nothing in the checkout
+    source = scratch / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv*", "_build", "build", "__pycache__", "*.egg-info", ".hypothesis", "artifacts"))
     subprocess.run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
-    subprocess.run([python, "-m", "pip", "install", "--quiet", str(ROOT), "ipykernel", "nbclient"],
+    subprocess.run([python, "-m", "pip", "install", "--quiet", str(source), "ipykernel", "nbclient"],
                    check=True)
     found = subprocess.run([python, "-c", "import importlib.util as u; print(u.find_spec('myst_nb'))"],
                            capture_output=True, text=True, check=True).stdout.strip()
@@ -56,7 +60,7 @@ def main(names: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="bnpg-anywhere-") as scratch:
         scratch = Path(scratch)
         print(f"creating a virtual environment with bnpg, ipykernel and nbclient in {scratch / 'venv'}")
-        python = make_environment(scratch / "venv")
+        python = make_environment(scratch / "venv", scratch)
         for nb in notebooks:
             folder = scratch / nb.stem
             folder.mkdir()
