@@ -50,6 +50,7 @@ from fractions import Fraction
 import sympy as sp
 
 from ._validation import positive
+from .constants import check_theorem
 from .dag import DAG
 from .game import MarkovGame
 from .gaps import mismatch_coefficient
@@ -259,7 +260,7 @@ def lambda_choice(theorem: int) -> sp.Expr:
     >>> bounds.lambda_choice(2)
     2**(-N - 1)*epsilon/(M*N)
     """
-    theorem = _theorem(theorem)
+    theorem = check_theorem(theorem)
     guarantee = 2 * LAM * M if theorem == 1 else 2 ** (N + 1) * N * LAM * M
     (root,) = sp.solve(sp.Eq(guarantee, EPS), LAM)
     return root
@@ -295,7 +296,7 @@ def derived_iteration_bound(
     ...           + 32 * M * S * A_MAX**2 * SIGMA_A * R / (H * EPS))
     True
     """
-    theorem = _theorem(theorem)
+    theorem = check_theorem(theorem)
     t_min = solve_for_iterations(gradient_threshold(threshold))
     t_min = t_min.subs(BETA, beta_lambda(beta_form)).subs(LAM, lambda_choice(theorem))
     return sp.powsimp(sp.expand(t_min))
@@ -322,7 +323,7 @@ def iteration_bound_expression(theorem: int, as_printed: bool) -> sp.Expr:
     ...           + 2 ** (N + 5) * N * M * S * A**2 * A_MAX**2 * R * SIGMA_P / (EPS * H))
     True
     """
-    theorem = _theorem(theorem)
+    theorem = check_theorem(theorem)
     if not isinstance(as_printed, bool):
         raise TypeError(f"as_printed must be a bool, got {type(as_printed).__name__}")
     if as_printed:
@@ -353,14 +354,6 @@ def step_size_factor() -> sp.Expr:
 # ------------------------------------------------------------------------------------------------
 # Numbers for a game
 # ------------------------------------------------------------------------------------------------
-
-
-def _theorem(theorem) -> int:
-    if isinstance(theorem, bool) or not isinstance(theorem, int):
-        raise TypeError(f"theorem must be the int 1 or 2, got {type(theorem).__name__} {theorem!r}")
-    if theorem not in (1, 2):
-        raise ValueError(f"theorem must be 1 or 2, got {theorem}")
-    return theorem
 
 
 def game_parameters(game: MarkovGame, dag: DAG, *, M=None) -> dict:

@@ -54,6 +54,7 @@ __all__ = [
     "BOUND_FORMS",
     "GAP_METRICS",
     "TheorySetting",
+    "check_theorem",
     "gradient_threshold",
     "iteration_bound",
     "lambda_choice",
@@ -86,7 +87,8 @@ def _form(form: str, choices: tuple[str, ...]) -> str:
     return form
 
 
-def _theorem(theorem) -> int:
+def check_theorem(theorem) -> int:
+    """``theorem`` as the int 1 or 2, refusing anything else (booleans and floats included)."""
     if isinstance(theorem, bool) or not isinstance(theorem, int):
         raise TypeError(f"theorem must be the int 1 or 2, got {type(theorem).__name__} {theorem!r}")
     if theorem not in (1, 2):
@@ -241,7 +243,7 @@ def lambda_choice(game: MarkovGame, eps: float, M: float, *, theorem: int) -> fl
     (0.2, 0.025)
     """
     game = _game(game)
-    theorem = _theorem(theorem)
+    theorem = check_theorem(theorem)
     eps = positive("eps", eps)
     M = _mismatch(M)
     n = game.n_agents
@@ -379,7 +381,7 @@ def theory_setting(game: MarkovGame, dag: DAG, eps: float, *, theorem: int, M=No
     (0.25, 129.0, 0.015625)
     """
     check_game_and_dag(game, dag)
-    theorem = _theorem(theorem)
+    theorem = check_theorem(theorem)
     eps = positive("eps", eps)
     if theorem == 2 and not dag.is_fully_correlated:
         raise ValueError(

@@ -105,6 +105,20 @@ def deterministic_joint_by_hand(game, flat_actions):
     return pi
 
 
+def deterministic_visitations(game):
+    """``d_mu`` of every deterministic joint policy (rows), by the Neumann series."""
+    return np.array([
+        evaluate_by_series(game, deterministic_joint_by_hand(game, choice))[2]
+        for choice in itertools.product(range(game.n_joint_actions), repeat=game.n_states)
+    ])
+
+
+def brute_force_m(game):
+    """``M = max_s max_pi d(s) / min_pi d(s)`` over every deterministic joint policy (enumerated)."""
+    ds = deterministic_visitations(game)
+    return float(np.max(ds.max(axis=0) / ds.min(axis=0)))
+
+
 def policy_joint(policy):
     """The joint policy of a BNPolicy, computed from its theta by loops (not by bnpg)."""
     return joint_by_loops(policy.game, policy.dag, local_probs(policy.theta))

@@ -7,7 +7,6 @@ without bnpg's numerics (tests.conftest), and the studies' files against the fun
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import subprocess
@@ -22,7 +21,7 @@ from bnpg.results import load_results
 from bnpg.studies.correlation import correlation_study
 from bnpg.studies.lemmas import lemma2_study
 from tests.conftest import (
-    evaluate_by_series,
+    brute_force_m,
     finite_difference,
     lagrangian_by_series,
     lemma1_printed_by_loops,
@@ -48,17 +47,6 @@ def run_main(argv, capsys):
         code = exc.code
     out = capsys.readouterr()
     return code, out.out, out.err
-
-
-def brute_force_m(game):
-    S, n_joint = game.n_states, game.n_joint_actions
-    ds = []
-    for choice in itertools.product(range(n_joint), repeat=S):
-        pi = np.zeros((S, n_joint))
-        pi[np.arange(S), choice] = 1.0
-        ds.append(evaluate_by_series(game, pi.reshape((S,) + game.action_sizes))[2])
-    ds = np.array(ds)
-    return float(np.max(ds.max(axis=0) / ds.min(axis=0)))
 
 
 @pytest.fixture(scope="module")

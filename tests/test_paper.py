@@ -15,7 +15,6 @@ Independent routes used here:
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 
@@ -27,6 +26,7 @@ from bnpg import paper
 from bnpg.verdict import Verdict
 from tests.conftest import (
     best_response_mdp,
+    deterministic_visitations,
     evaluate_by_series,
     finite_difference,
     joint_mdp,
@@ -40,16 +40,6 @@ from tests.conftest import (
 
 GAME = random_game(7, n_states=2, action_sizes=(2, 3), gamma=0.8)
 GAME3 = random_game(8, n_states=2, action_sizes=(2, 2, 2), gamma=0.6)
-
-
-def deterministic_visitations(game):
-    S, n_joint = game.n_states, game.n_joint_actions
-    out = []
-    for choice in itertools.product(range(n_joint), repeat=S):
-        pi = np.zeros((S, n_joint))
-        pi[np.arange(S), choice] = 1.0
-        out.append(evaluate_by_series(game, pi.reshape((S,) + game.action_sizes))[2])
-    return np.array(out)
 
 
 def value_of(game, policy):

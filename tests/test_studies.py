@@ -8,8 +8,6 @@ enumerating every deterministic joint policy.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 
@@ -21,6 +19,7 @@ from bnpg.studies.correlation import correlation_compare
 from bnpg.studies.lemmas import lemma2_study, lemma3_study, lemma_record
 from tests.conftest import (
     best_response_mdp,
+    brute_force_m,
     evaluate_by_series,
     joint_mdp,
     local_probs,
@@ -74,18 +73,6 @@ def test_lemma_instance_rejects_bad_seed_and_index(seed, index):
         lemma_instance(-1, index)
     with pytest.raises(ValueError, match="index"):
         lemma_instance(seed, -1)
-
-
-def brute_force_m(game):
-    """M = max_s max_pi d(s) / min_pi d(s), over every deterministic joint policy (enumerated)."""
-    S, n_joint = game.n_states, game.n_joint_actions
-    ds = []
-    for choice in itertools.product(range(n_joint), repeat=S):
-        pi = np.zeros((S, n_joint))
-        pi[np.arange(S), choice] = 1.0
-        ds.append(evaluate_by_series(game, pi.reshape((S,) + game.action_sizes))[2])
-    ds = np.array(ds)
-    return float(np.max(ds.max(axis=0) / ds.min(axis=0)))
 
 
 @pytest.mark.parametrize("full", [False, True])
