@@ -1,8 +1,0 @@
-"""``python -m bnpg``: the same as the ``bnpg`` command (see :mod:`bnpg.cli`)."""
-
-import sys
-
-from .cli import main
-
-if __name__ == "__main__":
-    sys.exit(main())
