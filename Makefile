@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # Notebook kernels resolve `python` through PATH: make it the project's interpreter.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: test book lint unit notebooks browser bench mathjax clean portable baseline no-numba anywhere
+.PHONY: test book lint unit notebooks browser bench mutants mathjax clean portable baseline no-numba anywhere
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -96,6 +96,11 @@ browser: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/bench.py
+
+# Mutation check, outside `make test` (a few minutes): plants each bug listed in tools/mutants.py in a
+# scratch copy of the tree and requires the tests to catch it; exits non-zero if one survives.
+mutants: $(STAMP)
+	$(BIN)/python tools/mutants.py
 
 clean:
 	rm -rf _build $(NONUMBA)

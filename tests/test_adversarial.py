@@ -397,7 +397,10 @@ def test_the_shipped_search_was_made_by_todays_code():
     # bnpg/data/lemma3-search.json records the fingerprint of the code and arguments that made it;
     # a change to any of that code makes the file stale until save_lemma3_search is run again
     search = load_results(bnpg.data.path("lemma3-search.json"))
-    assert str(search["provenance"]) == bnpg.studies.lemma3_search.provenance()
+    assert str(search["provenance"]) == bnpg.studies.lemma3_search.provenance(), (
+        "bnpg/data/lemma3-search.json is stale: run python -c \"from bnpg.studies.lemma3_search import "
+        "save_lemma3_search; save_lemma3_search('bnpg/data')\" (about half a minute) and re-execute "
+        "notebooks/05-lemma3-near-optimal.ipynb")
     assert int(search["max_steps"]) == 20000 and str(search["method"]) == "armijo"
     # the fingerprint sees the arguments and the code
     assert bnpg.studies.lemma3_search.provenance(max_steps=19999) != str(search["provenance"])

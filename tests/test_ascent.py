@@ -105,3 +105,34 @@ def test_ascend_refuses_a_policy_of_another_game():
         ascend(random_game(inst.game.n_states, inst.game.action_sizes, seed=99), inst.policy, 0.1)
 
 
+
+
+def test_the_backtracking_step_is_the_first_with_sufficient_increase():
+    # f(x) = -x^2 / 2 from x = 1 with a first trial step of 2: the trial lands on x = -1, where f is
+    # unchanged, so the Armijo condition f(x + t g) >= f(x) + 1e-4 t g^2 rejects it; the halved step
+    # 1 lands on the maximiser x = 0, which is accepted, and the run ends there after one update.
+    from bnpg.dynamics import _run_backtracking
+
+    trials = []
+
+    def f(x):
+        trials.append(float(x[0]))
+        return -0.5 * float(x @ x), 0.0, -x
+
+    x, steps, _ = _run_backtracking(
+        f, 0.0, lambda t, x, v, b, g: {"grad_norm": float(np.linalg.norm(g))}, np.array([1.0]),
+        max_steps=50, record_every=1, done=lambda row: row["grad_norm"] <= 1e-12, full_rows=True,
+        first=1.0, cap=lambda norm2: np.inf)
+    assert trials == [1.0, -1.0, 0.0] and steps == 1 and x.tolist() == [0.0]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_every_accepted_armijo_step_raises_the_objective(seed):
+    inst = lemma_instance(seed, 4, n_agents=(2, 3), gamma_range=(0.8, 0.95))
+    run = ascend(inst.game, inst.policy, inst.lam, record_every=1, max_steps=300)
+    gains = np.diff(run.objective)
+    # an accepted step raises L_lambda by at least 1e-4 eta_t |g_t|^2 > 0; below the values' rounding
+    # the test is made on the gradients, and L_lambda may then move by rounding only
+    resolution = 2.0**-40 * np.abs(run.objective[1:])
+    assert run.n_steps > 5 and np.all(gains >= -resolution)
+    assert np.sum(gains > resolution) >= run.n_steps // 2
