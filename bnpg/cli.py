@@ -196,7 +196,7 @@ def _outputs(pairs) -> dict:
 def _check(args) -> int:
     from .paper import check
     from .report import REPORT_EXTENSIONS, render
-    from .results import atomic_write
+    from .results import atomic_write_text
 
     game = _load_game(args.game)
     dag = _load_dag(args.dag, game.n_agents)
@@ -231,18 +231,13 @@ def _check(args) -> int:
         payload["arguments"] = {"game": args.game, "dag": args.dag, "lam": args.lam, "eps": args.eps,
                                 "max_steps": args.max_steps, "method": args.method, "seed": args.seed}
         text = json.dumps(payload, indent=1)
-        atomic_write(outputs["--json"], lambda tmp: _write_text(tmp, text))
+        atomic_write_text(outputs["--json"], text)
         print(f"verdicts written to {outputs['--json']}")
     if "--report" in outputs:
         page = render(report, os.path.splitext(outputs["--report"])[1][1:].lower())
-        atomic_write(outputs["--report"], lambda tmp: _write_text(tmp, page))
+        atomic_write_text(outputs["--report"], page)
         print(f"report written to {outputs['--report']}")
     return 0
-
-
-def _write_text(path: str, text: str) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
 
 
 def _study(args) -> int:

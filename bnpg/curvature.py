@@ -26,7 +26,7 @@ from .dag import DAG
 from .dynamics import gradient_ascent
 from .finite_differences import HESSIAN_STEP, directional_curvature, hessian
 from .game import MarkovGame
-from .policy import BNPolicy, check_policy
+from .policy import BNPolicy, check_game_and_dag, check_policy
 
 __all__ = [
     "CurvatureReport",
@@ -301,8 +301,7 @@ def measure_curvature(
     >>> bool(rep.measured <= rep.bound)
     True
     """
-    if not isinstance(dag, DAG):
-        raise TypeError(f"dag must be a DAG, got {type(dag).__name__}")
+    check_game_and_dag(game, dag)
     bound = smoothness_bound(game, dag, lam)
     n_points = integer("n_points", n_points, minimum=1)
     n_directions = integer("n_directions", n_directions, minimum=1)

@@ -23,11 +23,12 @@ import numpy as np
 from ._validation import non_negative
 from .dag import DAG
 from .game import MarkovGame
-from .policy import BNPolicy, check_policy
+from .policy import BNPolicy, check_game_and_dag, check_policy
 
 __all__ = [
     "RESULT_EXTENSIONS",
     "atomic_write",
+    "atomic_write_text",
     "check_output_path",
     "collate",
     "load_instance",
@@ -112,6 +113,23 @@ def atomic_write(path, write: Callable[[str], None]) -> None:
         raise
 
 
+def atomic_write_text(path, text: str) -> None:
+    """Write ``text`` to ``path`` as UTF-8 with :func:`atomic_write`.
+
+    >>> import tempfile, os
+    >>> target = os.path.join(tempfile.mkdtemp(), "a.json")
+    >>> atomic_write_text(target, "{}")
+    >>> open(target, encoding="utf-8").read()
+    '{}'
+    """
+
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+    atomic_write(path, write)
+
+
 def collate(records: list[dict], meta: dict) -> dict:
     """One array per key of the records (all with the same keys), plus the metadata.
 
@@ -157,13 +175,10 @@ def save_results(path, results: dict) -> None:
         def write(tmp):
             with open(tmp, "wb") as fh:
                 np.savez(fh, **arrays)
-    else:
-        text = json.dumps({k: _to_jsonable(v) for k, v in results.items()}, indent=1)
 
-        def write(tmp):
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(text)
-    atomic_write(path, write)
+        atomic_write(path, write)
+    else:
+        atomic_write_text(path, json.dumps({k: _to_jsonable(v) for k, v in results.items()}, indent=1))
 
 
 def _from_json(value):
@@ -202,8 +217,7 @@ def save_instance(path, game: MarkovGame, dag: DAG, lam: float, policy: BNPolicy
     """
     path = check_output_path(path, (".npz",))
     check_policy(game, policy)
-    if not isinstance(dag, DAG):
-        raise TypeError(f"dag must be a DAG, got {type(dag).__name__}")
+    check_game_and_dag(game, dag)
     if policy.dag != dag:
         raise ValueError(f"policy is on {policy.dag!r}, not on dag {dag!r}")
     lam = non_negative("lam", lam)
