@@ -118,11 +118,8 @@ def site():
     server.server_close()
 
 
-@pytest.fixture(scope="module")
-def driver():
-    reason = _unavailable()
-    if reason:
-        _skip_or_fail(reason)
+def chromium(width: int = 1280, height: int = 1024):
+    """Headless Chromium through chromedriver, no outside host resolving; a generator (yield, quit)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -139,7 +136,7 @@ def driver():
         "--disable-component-update",
         "--disable-sync",
         "--disable-dev-shm-usage",
-        "--window-size=1280,1024",
+        f"--window-size={width},{height}",
         f"--user-data-dir={profile}",
         # No outside host resolves: a page that needs the network fails visibly.
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
@@ -148,9 +145,19 @@ def driver():
     browser = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     browser.set_page_load_timeout(PAGE_TIMEOUT)
     browser.set_script_timeout(PAGE_TIMEOUT)
-    yield browser
-    browser.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    try:
+        yield browser
+    finally:
+        browser.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def driver():
+    reason = _unavailable()
+    if reason:
+        _skip_or_fail(reason)
+    yield from chromium()
 
 
 # -- what the browser reports about a page --------------------------------------------------------

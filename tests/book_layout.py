@@ -1,0 +1,119 @@
+"""What a reader sees on a page of the built book, measured in the browser.
+
+:data:`LAYOUT_JS` runs in a page that has finished typesetting (see ``test_browser._inspect``) and
+returns what the browser test asserts about presentation:
+
+* ``wideMath``: rendered formulas wider than the text column (or, inline, running past its right
+  edge), with their TeX source and both widths in CSS pixels;
+* ``badRefs``: cross-references with empty text, and references to a numbered statement (Lemma,
+  Theorem, Definition, Assumption) or an errata entry whose text lacks its number;
+* ``unlinkedErrata``: mentions of an errata entry (``E1`` ... ``E99``) in the prose that are not links;
+* ``uncaptioned``: images outside a figure with a caption, or with no alt text, or a file path as alt;
+* ``plumbing``: notebook plumbing (``glue(``, ``NBVAL``, ``%config``) in the visible text.
+
+Run as a script (``python tests/book_layout.py [page ...]``) against ``_build/html`` it prints the
+findings for every page, which is quicker to read than a failing test when reworking a chapter.
+"""
+
+from __future__ import annotations
+
+#: Slack for sub-pixel layout, in CSS pixels.
+SLACK_PX = 1
+
+LAYOUT_JS = r"""
+const article = document.querySelector("article.bd-article") || document.body;
+const column = article.getBoundingClientRect();
+const visible = (e) => e.getClientRects().length > 0 && e.getBoundingClientRect().width > 0;
+const texOf = (c) => {
+  try {
+    const items = MathJax.startup.document.getMathItemsWithin(c);
+    if (items.length) { return items[0].math; }
+  } catch (err) {}
+  return (c.getAttribute("aria-label") || c.textContent).slice(0, 120);
+};
+const wideMath = [];
+for (const c of article.querySelectorAll("mjx-container")) {
+  if (!visible(c) || c.closest("mjx-container") !== c) { continue; }
+  const math = c.querySelector("mjx-math") || c;
+  const box = math.getBoundingClientRect();
+  const display = c.getAttribute("display") === "true";
+  const tooWide = box.width > column.width + SLACK;
+  const pastEdge = box.right > column.right + SLACK;
+  if (tooWide || pastEdge) {
+    wideMath.push({tex: texOf(c).slice(0, 160), display: display,
+                   width: Math.round(box.width), column: Math.round(column.width),
+                   overshoot: Math.round(box.right - column.right)});
+  }
+}
+const statement = /#(lemma|theorem|definition|assumption|equation)-\d+$/;
+const erratum = /#erratum-e(\d+)$/;
+const badRefs = [];
+for (const a of article.querySelectorAll("a.reference")) {
+  const text = a.textContent.trim();
+  const href = a.getAttribute("href") || "";
+  if (!text) { badRefs.push({href: href, text: text, why: "empty text"}); continue; }
+  if (statement.test(href) && !/\d/.test(text)) { badRefs.push({href: href, text: text, why: "no number"}); }
+  const e = href.match(erratum);
+  if (e && !text.includes(e[1])) { badRefs.push({href: href, text: text, why: "not its entry's number"}); }
+}
+const unlinkedErrata = [];
+const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
+const skip = "a, pre, code, mjx-container, script, style, .cell_output, h1, h2, h3, h4, h5, h6";
+for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+  const m = n.textContent.match(/\bE\d{1,2}\b/);
+  if (!m || !n.parentElement || n.parentElement.closest(skip)) { continue; }
+  unlinkedErrata.push(n.textContent.trim().slice(0, 100));
+}
+const uncaptioned = [];
+for (const img of article.querySelectorAll("img")) {
+  const fig = img.closest("figure");
+  const caption = fig && fig.querySelector("figcaption");
+  const alt = (img.getAttribute("alt") || "").trim();
+  const problems = [];
+  if (!caption || !caption.textContent.trim()) { problems.push("no caption"); }
+  if (!alt) { problems.push("no alt text"); }
+  else if (/\.(png|jpe?g|svg|gif)$/i.test(alt) || alt.includes("/")) { problems.push("alt is a file path"); }
+  if (problems.length) { uncaptioned.push({src: img.getAttribute("src"), problems: problems}); }
+}
+const text = article.innerText;
+const plumbing = ["glue(", "NBVAL", "%config"].filter((word) => text.includes(word))
+  .map((word) => text.slice(Math.max(0, text.indexOf(word) - 40), text.indexOf(word) + 60));
+return {wideMath: wideMath, badRefs: badRefs, unlinkedErrata: unlinkedErrata,
+        uncaptioned: uncaptioned, plumbing: plumbing, columnWidth: Math.round(column.width)};
+""".replace("SLACK", str(SLACK_PX))
+
+
+def main(argv: list[str]) -> int:
+    """Print the layout findings for the given pages (default: every page) of the built book."""
+    import json
+
+    import test_browser as tb
+
+    reason = tb._unavailable()
+    if reason:
+        print(reason)
+        return 2
+    server, url = tb._serve()
+    driver_gen = tb.chromium()
+    driver = next(driver_gen)
+    try:
+        for page in argv or tb.PAGES:
+            tb._inspect(driver, f"{url}/{page}")
+            found = driver.execute_script(LAYOUT_JS)
+            width = found.pop("columnWidth")
+            found = {k: v for k, v in found.items() if v}
+            if found:
+                print(f"== {page} (column {width} px)")
+                print(json.dumps(found, indent=1, ensure_ascii=False))
+    finally:
+        server.shutdown()
+        driver_gen.close()
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    raise SystemExit(main(sys.argv[1:]))
