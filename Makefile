@@ -14,7 +14,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,book]"
+	$(BIN)/python -m pip install --quiet -e ".[test,book,pdf]"
 	touch $(STAMP)
 
 lint: $(STAMP)
@@ -87,6 +87,7 @@ mathjax: $(MATHJAX_STAGE)/tex-chtml.js
 book: $(STAMP) mathjax
 	rm -rf _build/html
 	$(BIN)/jupyter-book build --all -W -n --keep-going .
+	$(BIN)/python tools/print_book.py
 
 # The browser test alone (it also runs inside `make unit`); needs a built book and Chromium.
 browser: $(STAMP)

@@ -31,11 +31,12 @@ The *corrected* bound is this expression with the lemmas' own threshold and Lemm
 
 .. math::
 
-    T_1^{\text{printed}} = \frac{256 N M^2|\mathcal S|^2\max_i|\mathcal A^i|^2R^2}{(1-\gamma)^4\epsilon^2}
-    + \frac{32\lambda M|\mathcal S|\max_i|\mathcal A^i|^2\Sigma_{\mathcal P}R}{(1-\gamma)\epsilon},
-    \qquad
-    T_2^{\text{printed}} = \frac{2^{N+8}N^3M^2|\mathcal S|^2|\mathcal A|^2\max_i|\mathcal A^i|^2R^2}{\epsilon^2(1-\gamma)^4}
-    + \frac{8NM|\mathcal S||\mathcal A|^2\max_i|\mathcal A^i|^2R\,\Sigma_{\mathcal P}}{\epsilon(1-\gamma)}.
+    \begin{aligned}
+    T_1^{\text{printed}} &= \frac{256 N M^2|\mathcal S|^2\max_i|\mathcal A^i|^2R^2}{(1-\gamma)^4\epsilon^2}
+    + \frac{32\lambda M|\mathcal S|\max_i|\mathcal A^i|^2\Sigma_{\mathcal P}R}{(1-\gamma)\epsilon},\\
+    T_2^{\text{printed}} &= \frac{2^{N+8}N^3M^2|\mathcal S|^2|\mathcal A|^2\max_i|\mathcal A^i|^2R^2}{\epsilon^2(1-\gamma)^4}
+    \\ &\qquad + \frac{8NM|\mathcal S||\mathcal A|^2\max_i|\mathcal A^i|^2R\,\Sigma_{\mathcal P}}{\epsilon(1-\gamma)}.
+    \end{aligned}
 """
 
 from __future__ import annotations

@@ -28,9 +28,11 @@ per step, so
 
 .. math::
 
-    \min_{t<T} \|\nabla L_\lambda(\theta_t)\|_2^2 \le \frac{2\beta_\lambda (L_\lambda(\theta_T) -
-    L_\lambda(\theta_0))}{T} \le \frac{2\beta_\lambda (L_{\sup} - L_\lambda(\theta_0))}{T},
+    \begin{aligned}
+    \min_{t<T} \|\nabla L_\lambda(\theta_t)\|_2^2 &\le \frac{2\beta_\lambda (L_\lambda(\theta_T) -
+    L_\lambda(\theta_0))}{T} \\ &\le \frac{2\beta_\lambda (L_{\sup} - L_\lambda(\theta_0))}{T},
     \qquad L_{\sup} = V^\star(\mu),
+    \end{aligned}
 
 because the log barrier is at most 0. Appendices A.3 and A.5 bound the gain
 :math:`L_\lambda(\theta^\star) - L_\lambda(\theta_0)` by :math:`(r_{\max} - r_{\min})/(1-\gamma)`;

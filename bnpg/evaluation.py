@@ -5,9 +5,10 @@ For a joint policy :math:`\pi` let :math:`P_\pi(s, s') = \sum_a \pi(a \mid s) P(
 
 .. math::
 
-    V_\pi = (I - \gamma P_\pi)^{-1} r_\pi, \qquad
-    Q_\pi(s, a) = r(s, a) + \gamma \sum_{s'} P(s' \mid s, a) V_\pi(s'), \qquad
-    d_\mu^\pi{}^\top = \mu^\top (I - \gamma P_\pi)^{-1}.
+    \begin{aligned}
+    V_\pi &= (I - \gamma P_\pi)^{-1} r_\pi, \qquad d_\mu^\pi{}^\top = \mu^\top (I - \gamma P_\pi)^{-1},\\
+    Q_\pi(s, a) &= r(s, a) + \gamma \sum_{s'} P(s' \mid s, a) V_\pi(s').
+    \end{aligned}
 
 :math:`d_\mu^\pi(s) = \mathbb E_{s_0 \sim \mu} \sum_t \gamma^t \Pr^\pi(s_t = s \mid s_0)` is the
 *unnormalised* discounted visitation measure of Section 2; it sums to :math:`1/(1-\gamma)`.

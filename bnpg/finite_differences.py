@@ -11,11 +11,12 @@ differences of :func:`bnpg.objective`):
 
 .. math::
 
-    u^\top \nabla^2 L_\lambda(\theta)\, u \approx
-    \frac{\big(\nabla L_\lambda(\theta + h u) - \nabla L_\lambda(\theta - h u)\big) \cdot u}{2h},
-    \qquad
-    \nabla^2 L_\lambda(\theta)\, e_j \approx
+    \begin{aligned}
+    u^\top \nabla^2 L_\lambda(\theta)\, u &\approx
+    \frac{\big(\nabla L_\lambda(\theta + h u) - \nabla L_\lambda(\theta - h u)\big) \cdot u}{2h},\\
+    \nabla^2 L_\lambda(\theta)\, e_j &\approx
     \frac{\nabla L_\lambda(\theta + h e_j) - \nabla L_\lambda(\theta - h e_j)}{2h},
+    \end{aligned}
 
 each with an error :math:`O(h^2)` from truncation plus :math:`O(\epsilon_{\text{mach}} / h)` from
 rounding. The Hessian built column by column is symmetrised, :math:`(H + H^\top)/2`; its asymmetry

@@ -10,8 +10,10 @@ problem is a Markov decision process on :math:`\mathcal S` whose action at ``s``
 
 .. math::
 
-    R_i(s, b, c) = \sum_{a : a^{\mathcal P^i_+} = (b, c)} \rho_{-i}(a \mid s)\, r(s, a), \qquad
-    K_i(s, b, c, s') = \sum_{a : a^{\mathcal P^i_+} = (b, c)} \rho_{-i}(a \mid s)\, P(s' \mid s, a),
+    \begin{aligned}
+    R_i(s, b, c) &= \sum_{a : a^{\mathcal P^i_+} = (b, c)} \rho_{-i}(a \mid s)\, r(s, a),\\
+    K_i(s, b, c, s') &= \sum_{a : a^{\mathcal P^i_+} = (b, c)} \rho_{-i}(a \mid s)\, P(s' \mid s, a),
+    \end{aligned}
 
 both additive over ``b``. Its Bellman operator therefore maximises separately for every ``(s, b)``,
 and deterministic rules are optimal. :func:`best_response` solves it by policy iteration: each

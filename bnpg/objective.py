@@ -17,11 +17,13 @@ inside the policy gradient theorem :math:`\nabla V_\theta(\mu) = \sum_s d_\mu^{\
 
 .. math::
 
+    \begin{aligned}
     \frac{\partial L_\lambda}{\partial \theta^i_{s, a^{\mathcal P^i}, a^i}}
-    = d_\mu^{\pi_\theta}(s, a^{\mathcal P^i})\, \pi^i(a^i \mid s, a^{\mathcal P^i})\,
-      A^i_\theta(s, a^{\mathcal P^i}, a^i)
-    + \frac{\lambda}{|\mathcal S| |\mathcal A^{\mathcal P^i}|}
+    ={}& d_\mu^{\pi_\theta}(s, a^{\mathcal P^i})\, \pi^i(a^i \mid s, a^{\mathcal P^i})\,
+      A^i_\theta(s, a^{\mathcal P^i}, a^i) \\
+    &+ \frac{\lambda}{|\mathcal S| |\mathcal A^{\mathcal P^i}|}
       \Big( \frac{1}{|\mathcal A^i|} - \pi^i(a^i \mid s, a^{\mathcal P^i}) \Big).
+    \end{aligned}
 
 Lemma 1 as printed carries an extra factor :math:`1/(1-\gamma)` in front of the first term. That
 factor is right only for the *normalised* visitation :math:`(1-\gamma) d_\mu`; with :math:`d_\mu` as

@@ -8,7 +8,8 @@ returns what the browser test asserts about presentation:
 * ``badRefs``: cross-references with empty text, and references to a numbered statement (Lemma,
   Theorem, Definition, Assumption) or an errata entry whose text lacks its number;
 * ``unlinkedErrata``: mentions of an errata entry (``E1`` ... ``E99``) in the prose that are not links;
-* ``uncaptioned``: images outside a figure with a caption, or with no alt text, or a file path as alt;
+* ``uncaptioned``: images (other than the theme's icons) outside a figure with a caption, or with no
+  alt text, or a file path as alt;
 * ``plumbing``: notebook plumbing (``glue(``, ``NBVAL``, ``%config``) in the visible text.
 
 Run as a script (``python tests/book_layout.py [page ...]``) against ``_build/html`` it prints the
@@ -66,6 +67,7 @@ for (let n = walker.nextNode(); n; n = walker.nextNode()) {
 }
 const uncaptioned = [];
 for (const img of article.querySelectorAll("img")) {
+  if ((img.getAttribute("src") || "").includes("_static/")) { continue; }  // the theme's icons
   const fig = img.closest("figure");
   const caption = fig && fig.querySelector("figcaption");
   const alt = (img.getAttribute("alt") || "").trim();

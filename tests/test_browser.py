@@ -29,9 +29,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from book_layout import LAYOUT_JS
 
 ROOT = Path(__file__).resolve().parents[1]
-HTML = ROOT / "_build" / "html"
+# BNPG_HTML points the test at another build of the book (default: the one `make book` writes).
+HTML = Path(os.environ.get("BNPG_HTML", ROOT / "_build" / "html"))
 SHOTS = ROOT / "artifacts" / "screenshots"
 # Debian's packages by default; BNPG_CHROMIUM / BNPG_CHROMEDRIVER point elsewhere (e.g. the Chrome
 # and chromedriver preinstalled on a CI image). Selenium gets both paths, so it downloads nothing.
@@ -296,6 +298,18 @@ def test_page(page, site, driver):
     outside = [r for r in report["resources"] if not r.startswith((site + "/", "data:", "blob:"))]
     assert not outside, f"{page}: resources from outside the local server: {outside}"
 
+    # What a reader sees: every formula fits the column, every reference names its target, every
+    # mention of an errata entry is a link, every figure has a caption and alt text, and a chapter
+    # shows no notebook plumbing.
+    layout = driver.execute_script(LAYOUT_JS)
+    assert not layout["wideMath"], f"{page}: formulas wider than the {layout['columnWidth']} px column: " + \
+        "; ".join(f"{m['width']} px: {m['tex'][:90]!r}" for m in layout["wideMath"])
+    assert not layout["badRefs"], f"{page}: references without their number: {layout['badRefs'][:5]}"
+    assert not layout["unlinkedErrata"], f"{page}: errata mentions that are not links: {layout['unlinkedErrata'][:5]}"
+    assert not layout["uncaptioned"], f"{page}: figures without caption or alt text: {layout['uncaptioned'][:5]}"
+    if page.startswith("notebooks/"):
+        assert not layout["plumbing"], f"{page}: notebook plumbing in view: {layout['plumbing'][:3]}"
+
 
 def _screenshot(driver, url: str, path: Path) -> None:
     driver.get(url)
@@ -364,3 +378,90 @@ def test_cdn_fallback_when_local_mathjax_is_missing(driver):
         server.server_close()
     assert src is not None, "the fallback did not load MathJax from the CDN"
     assert src.startswith("https://") and src.endswith("/es5/tex-chtml.js"), src
+
+
+# -- a phone's width ------------------------------------------------------------------------------
+#: Pages read on a phone in the test: every chapter and the pages with the most formulas.
+PHONE_PAGES = [p for p in PAGES if p.startswith("notebooks/")] + [
+    p for p in ("book/errata.html", "book/verdicts.html", "book/intro.html", "book/notation.html") if p in PAGES]
+
+_PHONE_JS = r"""
+const article = document.querySelector("article.bd-article") || document.body;
+const clipped = [];
+for (const c of article.querySelectorAll("mjx-container[display='true']")) {
+  if (c.getClientRects().length === 0) { continue; }
+  const box = c.closest("div.math") || c;
+  const math = c.querySelector("mjx-math") || c;
+  if (math.getBoundingClientRect().width <= box.clientWidth + 1) { continue; }
+  const overflow = getComputedStyle(box).overflowX;
+  if (overflow !== "auto" && overflow !== "scroll") {
+    clipped.push((c.getAttribute("aria-label") || c.textContent).slice(0, 80));
+  }
+}
+return {pageWidth: document.documentElement.scrollWidth, window: window.innerWidth, clipped: clipped};
+"""
+
+
+@pytest.fixture(scope="module")
+def phone():
+    reason = _unavailable()
+    if reason:
+        _skip_or_fail(reason)
+    yield from chromium(390, 844)
+
+
+@pytest.mark.parametrize("page", PHONE_PAGES)
+def test_page_on_a_phone(page, site, phone):
+    """At 390 px the page does not scroll sideways, and a formula wider than the screen scrolls in its box."""
+    _inspect(phone, f"{site}/{page}")
+    found = phone.execute_script(_PHONE_JS)
+    assert found["pageWidth"] <= found["window"] + 1, f"{page}: the page is {found['pageWidth']} px wide"
+    assert not found["clipped"], f"{page}: formulas cut off on a phone: {found['clipped'][:3]}"
+
+
+# -- the PDF --------------------------------------------------------------------------------------
+PDF = HTML / "bnpg.pdf"
+
+
+def _toc_documents() -> list[str]:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("print_book", ROOT / "tools" / "print_book.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.toc_documents(ROOT / "_toc.yml")
+
+
+def test_pdf_is_linked_and_served(site, driver):
+    """The intro and the PDF page link the PDF, and the link answers with a PDF."""
+    for page in ("book/intro.html", "book/pdf.html"):
+        driver.get(f"{site}/{page}")
+        found = driver.execute_async_script(
+            """
+            const done = arguments[arguments.length - 1];
+            const a = Array.from(document.querySelectorAll("a")).find((a) => a.href.endsWith("/bnpg.pdf"));
+            if (!a) { done(null); return; }
+            fetch(a.href).then((r) => done({status: r.status, type: r.headers.get("content-type"), href: a.href}),
+                               (e) => done({status: 0, type: String(e), href: a.href}));
+            """
+        )
+        assert found is not None, f"{page} has no link to bnpg.pdf"
+        assert found["status"] == 200 and found["type"] == "application/pdf", (page, found)
+
+
+def test_pdf_has_every_page_and_renders():
+    """The PDF holds one bookmark per page of the book, and its first page renders with the title."""
+    if not PDF.is_file():
+        _skip_or_fail(f"no PDF at {PDF} (make book prints it with Chromium)")
+    import pypdfium2
+    from pypdf import PdfReader
+
+    docs = _toc_documents()
+    reader = PdfReader(PDF)
+    assert len(reader.pages) >= 2 * len(docs), f"{len(reader.pages)} pages for {len(docs)} documents"
+    assert len(reader.outline) == len(docs), [item.title for item in reader.outline]
+    assert "checked" in reader.pages[0].extract_text()
+    bitmap = pypdfium2.PdfDocument(str(PDF))[0].render(scale=1).to_numpy()
+    assert bitmap.shape[0] > 500 and bitmap.shape[1] > 400, bitmap.shape
+    ink = (bitmap[..., :3] < 128).any(axis=-1).mean()
+    assert 0.002 < ink < 0.5, f"the first page looks blank or black (ink fraction {ink:.4f})"

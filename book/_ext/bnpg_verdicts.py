@@ -1,0 +1,134 @@
+"""Sphinx extension: verdict boxes and the verdict index, rendered from :mod:`bnpg.statements`.
+
+``{verdict} KEY [KEY ...]``
+    A box with one line per statement: its name and title, the general verdict, the errata entries
+    behind it, the function that checks it and a link to the index. ``all`` stands for every
+    statement of the paper (for the chapter that checks them all on a reader's game).
+
+``{verdict-index}``
+    The verdict index: a table of every numbered statement of the paper (and of this book's own
+    results) with its verdict, its errata entries, its evidence and what :func:`bnpg.paper.check`
+    finds on the book's example game, followed by one entry per statement with the finding, the
+    corrected or sharpened form and the function. The example game's verdicts are computed while
+    the book is built; one that contradicts a general verdict (:func:`bnpg.statements.agrees`) is
+    an error.
+
+Both produce MyST markdown and parse it in place, so the links are ordinary references that the
+build checks.
+"""
+
+from __future__ import annotations
+
+from docutils import nodes
+from docutils.statemachine import StringList
+from sphinx.util.docutils import SphinxDirective
+
+INDEX_DOC = "book/verdicts"
+#: The example game of the index, as the call that builds it (evaluated with bnpg imported).
+EXAMPLE = "bnpg.games.matching_game(2, 2, gamma=0.5)"
+
+
+def _catalogue():
+    from bnpg import statements
+
+    return statements
+
+
+def _errata(s) -> str:
+    return ", ".join(s.errata) if s.errata else "–"
+
+
+def _evidence(s) -> str:
+    chapter = f"{{doc}}`chapter {int(s.chapter.split('/')[-1][:2])} </{s.chapter}>`"
+    if s.section is None:
+        return chapter
+    if s.section.startswith("paper-eq-"):
+        return f"{chapter}, {{ref}}`equation ({s.section[-1]}) <{s.section}>`"
+    return f"{chapter}, {{ref}}`{s.section}`"
+
+
+def _function(s) -> str:
+    return f"{{py:obj}}`{s.function}`" if s.function else ""
+
+
+def _example_statuses(env) -> dict[str, str]:
+    """The status of each verdict of ``bnpg.paper.check`` on the example game, once per build."""
+    statuses = getattr(env, "bnpg_example_statuses", None)
+    if statuses is None:
+        import bnpg
+
+        report = bnpg.paper.check(eval(EXAMPLE, {"bnpg": bnpg}))  # noqa: S307 - a constant above
+        statuses = {v.statement: v.status for v in report.verdicts}
+        env.bnpg_example_statuses = statuses
+    return statuses
+
+
+class _MystDirective(SphinxDirective):
+    def _parse(self, lines: list[str], container: nodes.Element) -> nodes.Element:
+        self.state.nested_parse(StringList(lines, source=self.get_source_info()[0]),
+                                self.content_offset, container)
+        return container
+
+
+class VerdictBox(_MystDirective):
+    """The verdict box at the top of a chapter."""
+
+    required_arguments = 1
+    optional_arguments = 30
+    has_content = False
+
+    def run(self):
+        st = _catalogue()
+        keys = list(self.arguments)
+        try:
+            items = list(st.CATALOGUE if keys == ["all"] else [st.statement(k) for k in keys])
+        except ValueError as error:
+            raise self.error(f"verdict: {error}") from None
+        if keys == ["all"]:
+            items = [s for s in items if s.paper]
+        lines = []
+        for s in items:
+            errata = f" ({', '.join(s.errata)})" if s.errata else ""
+            function = f" Checked by {_function(s)}." if s.function else ""
+            lines += [f"**{s.name}**, {s.title}: *{s.verdict}*{errata}.{function}", ""]
+        lines.append(f"Every verdict on one page: {{doc}}`the verdict index </{INDEX_DOC}>`.")
+        box = nodes.admonition(classes=["verdict", "tip"])
+        box += nodes.title("Verdict", "Verdict" if len(items) == 1 else "Verdicts")
+        self.env.note_dependency(st.__file__)
+        return [self._parse(lines, box)]
+
+
+class VerdictIndex(_MystDirective):
+    """The table of every statement's verdict, then one entry per statement."""
+
+    has_content = False
+
+    def run(self):
+        st = _catalogue()
+        self.env.note_dependency(st.__file__)
+        found = _example_statuses(self.env)
+        wrong = [(k, s) for k, s in found.items() if not st.agrees(k, s)]
+        if wrong:
+            raise self.error(f"verdict-index: the example game contradicts the catalogue: {wrong}")
+        lines = ["| Statement | Verdict | Errata | Evidence | On the example game |",
+                 "|---|---|---|---|---|"]
+        for s in st.CATALOGUE:
+            name = f"{{ref}}`{s.name} <verdict-{s.key}>`"
+            lines.append(f"| {name}: {s.title} | {s.verdict} | {_errata(s)} | {_evidence(s)} "
+                         f"| {found.get(s.key, '')} |")
+        lines += ["", f"The last column is what {{py:func}}`bnpg.paper.check` returns, while this page "
+                  f"is built, on `{EXAMPLE}`.", ""]
+        for s in st.CATALOGUE:
+            lines += [f"({f'verdict-{s.key}'})=", f"**{s.name}: {s.title}.** *{s.verdict.capitalize()}.* "
+                      f"{s.finding}", ""]
+            if s.corrected:
+                label = "Sharpened" if s.verdict == "sharpened" else "Corrected"
+                lines += [f"{label}:", "", "$$", s.corrected, "$$", ""]
+            lines += [f"Evidence: {_evidence(s)}; errata: {_errata(s)}; code: {_function(s)}.", ""]
+        return self._parse(lines, nodes.container(classes=["verdict-index"])).children
+
+
+def setup(app):
+    app.add_directive("verdict", VerdictBox)
+    app.add_directive("verdict-index", VerdictIndex)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
