@@ -74,7 +74,9 @@ for (const img of article.querySelectorAll("img")) {
   const problems = [];
   if (!caption || !caption.textContent.trim()) { problems.push("no caption"); }
   if (!alt) { problems.push("no alt text"); }
-  else if (/\.(png|jpe?g|svg|gif)$/i.test(alt) || alt.includes("/")) { problems.push("alt is a file path"); }
+  else if (/^\S+$/.test(alt) && (/\.(png|jpe?g|svg|gif)$/i.test(alt) || alt.includes("/"))) {
+    problems.push("alt is a file path");
+  }
   if (problems.length) { uncaptioned.push({src: img.getAttribute("src"), problems: problems}); }
 }
 const text = article.innerText;

@@ -1,7 +1,7 @@
 r"""Mutation check: plant known bugs in the library and the audit, and require the tests to catch each one.
 
 Run it with ``make mutants`` (or ``.venv/bin/python tools/mutants.py``); it is not part of
-``make test``. It takes a few minutes: about two for the 26 mutants on a two-core machine (a
+``make test``. It takes a few minutes: about two for the 28 mutants on a two-core machine (a
 baseline run of half a minute, then a few seconds per mutant, since ``-x`` stops at the first
 failure; a mutant that survives costs its whole selection). The timings are in its table.
 
@@ -289,6 +289,21 @@ MUTANTS: tuple[Mutant, ...] = (
         "            return bool(t_obs >= bound)",
         "a theorem holds when the observed T is at least the bound, not at most",
         PAPER,
+    ),
+    # --- bnpg/statements.py: the catalogue the verdict index is rendered from ---------------------
+    Mutant(
+        "statements-lemma1-holds", "bnpg/statements.py",
+        '    Statement("lemma-1", "Lemma 1", r"the gradient of $L_\\lambda$", "false as printed",',
+        '    Statement("lemma-1", "Lemma 1", r"the gradient of $L_\\lambda$", "holds",',
+        "the catalogue calls Lemma 1 correct although its printed formula fails on every game",
+        ("tests/test_statements.py",),
+    ),
+    Mutant(
+        "statements-agrees-lenient", "bnpg/statements.py",
+        '    "holds": {"holds", "undecided"},',
+        '    "holds": {"holds", "undecided", "fails as printed"},',
+        "a statement the book says holds may fail as printed on a game without the index noticing",
+        ("tests/test_statements.py",),
     ),
     # --- bnpg/_fast.py: the compiled kernel (numba) -----------------------------------------------
     Mutant(
