@@ -5,6 +5,8 @@ returns what the browser test asserts about presentation:
 
 * ``wideMath``: rendered formulas wider than the text column (or, inline, running past its right
   edge), with their TeX source and both widths in CSS pixels;
+* ``wideTables``: tables whose content is wider than the space shown (a column cut off or hidden
+  behind a scroll bar);
 * ``badRefs``: cross-references with empty text, and references to a numbered statement (Lemma,
   Theorem, Definition, Assumption) or an errata entry whose text lacks its number;
 * ``unlinkedErrata``: mentions of an errata entry (``E1`` ... ``E99``) in the prose that are not links;
@@ -79,10 +81,19 @@ for (const img of article.querySelectorAll("img")) {
   }
   if (problems.length) { uncaptioned.push({src: img.getAttribute("src"), problems: problems}); }
 }
+const wideTables = [];
+for (const t of article.querySelectorAll("table")) {
+  if (!visible(t)) { continue; }
+  const box = t.closest(".pst-scrollable-table-container") || t;
+  if (box.scrollWidth > box.clientWidth + SLACK) {
+    wideTables.push({head: (t.querySelector("tr") || t).textContent.trim().slice(0, 80),
+                     width: box.scrollWidth, shown: box.clientWidth});
+  }
+}
 const text = article.innerText;
 const plumbing = ["glue(", "NBVAL", "%config"].filter((word) => text.includes(word))
   .map((word) => text.slice(Math.max(0, text.indexOf(word) - 40), text.indexOf(word) + 60));
-return {wideMath: wideMath, badRefs: badRefs, unlinkedErrata: unlinkedErrata,
+return {wideMath: wideMath, wideTables: wideTables, badRefs: badRefs, unlinkedErrata: unlinkedErrata,
         uncaptioned: uncaptioned, plumbing: plumbing, columnWidth: Math.round(column.width)};
 """.replace("SLACK", str(SLACK_PX))
 

@@ -304,6 +304,7 @@ def test_page(page, site, driver):
     layout = driver.execute_script(LAYOUT_JS)
     assert not layout["wideMath"], f"{page}: formulas wider than the {layout['columnWidth']} px column: " + \
         "; ".join(f"{m['width']} px: {m['tex'][:90]!r}" for m in layout["wideMath"])
+    assert not layout["wideTables"], f"{page}: tables wider than the column: {layout['wideTables'][:3]}"
     assert not layout["badRefs"], f"{page}: references without their number: {layout['badRefs'][:5]}"
     assert not layout["unlinkedErrata"], f"{page}: errata mentions that are not links: {layout['unlinkedErrata'][:5]}"
     assert not layout["uncaptioned"], f"{page}: figures without caption or alt text: {layout['uncaptioned'][:5]}"
@@ -402,12 +403,20 @@ return {pageWidth: document.documentElement.scrollWidth, window: window.innerWid
 """
 
 
+#: CSS width of the phone's screen.
+PHONE_WIDTH = 390
+
+
 @pytest.fixture(scope="module")
 def phone():
     reason = _unavailable()
     if reason:
         _skip_or_fail(reason)
-    yield from chromium(390, 844)
+    for browser in chromium(390, 844):
+        # A desktop window cannot be narrower than 500 px: emulate the phone's viewport instead.
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                {"width": PHONE_WIDTH, "height": 844, "deviceScaleFactor": 2, "mobile": True})
+        yield browser
 
 
 @pytest.mark.parametrize("page", PHONE_PAGES)
@@ -415,6 +424,7 @@ def test_page_on_a_phone(page, site, phone):
     """At 390 px the page does not scroll sideways, and a formula wider than the screen scrolls in its box."""
     _inspect(phone, f"{site}/{page}")
     found = phone.execute_script(_PHONE_JS)
+    assert found["window"] == PHONE_WIDTH, found
     assert found["pageWidth"] <= found["window"] + 1, f"{page}: the page is {found['pageWidth']} px wide"
     assert not found["clipped"], f"{page}: formulas cut off on a phone: {found['clipped'][:3]}"
 
@@ -465,3 +475,49 @@ def test_pdf_has_every_page_and_renders():
     assert bitmap.shape[0] > 500 and bitmap.shape[1] > 400, bitmap.shape
     ink = (bitmap[..., :3] < 128).any(axis=-1).mean()
     assert 0.002 < ink < 0.5, f"the first page looks blank or black (ink fraction {ink:.4f})"
+
+
+# -- the layout checks themselves -----------------------------------------------------------------
+_PLANTED = r"""<!DOCTYPE html><html><head><title>planted</title>
+<script>window.MathJax = {"options": {"processHtmlClass": "math"}}</script>
+<script defer src="_static/mathjax/tex-chtml.js"></script></head>
+<body><article class="bd-article" style="width: 740px">
+<div class="math notranslate nohighlight">\[ T \ge WIDE \]</div>
+<p><span class="math notranslate nohighlight">\(x^2\)</span> fits.</p>
+<p><a class="reference internal" href="x.html#lemma-2">Lemma</a> and
+<a class="reference internal" href="x.html#theorem-1">Theorem 1</a> and <a class="reference internal" href="#a"></a>
+and <a class="reference internal" href="errata.html#erratum-e5">E6</a>.</p>
+<p>As E5 shows, <a href="errata.html#erratum-e7">E7</a> holds.</p>
+<img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=" alt="_images/abc.png">
+<figure><img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=" alt="A dot."><figcaption>A dot.</figcaption></figure>
+<p>glue("nb00-x", 1)</p>
+</article></body></html>
+""".replace("WIDE", r" + ".join([r"\frac{256 N M^2 |\mathcal S|^2}{(1-\gamma)^4 \epsilon^2}"] * 8))
+
+
+def test_layout_checks_catch_planted_problems(driver):
+    """A page with one of each problem: the layout measurement reports each, and nothing more."""
+    if not (HTML / "_static" / "mathjax" / "tex-chtml.js").is_file():
+        _skip_or_fail("no built book (its MathJax is needed)")
+    folder = Path(tempfile.mkdtemp(prefix="bnpg-planted-"))
+    try:
+        (folder / "_static").mkdir()
+        (folder / "_static" / "mathjax").symlink_to(HTML / "_static" / "mathjax")
+        (folder / "planted.html").write_text(_PLANTED)
+        handler = functools.partial(_QuietHandler, directory=str(folder))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            _inspect(driver, f"http://127.0.0.1:{server.server_address[1]}/planted.html")
+            found = driver.execute_script(LAYOUT_JS)
+        finally:
+            server.shutdown()
+            server.server_close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert [m["display"] for m in found["wideMath"]] == [True], found["wideMath"]
+    assert found["wideMath"][0]["width"] > 740
+    assert sorted(r["why"] for r in found["badRefs"]) == ["empty text", "no number", "not its entry's number"]
+    assert [t.startswith("As E5 shows") for t in found["unlinkedErrata"]] == [True], found["unlinkedErrata"]
+    assert [u["problems"] for u in found["uncaptioned"]] == [["no caption", "alt is a file path"]]
+    assert len(found["plumbing"]) == 1 and "glue(" in found["plumbing"][0]
