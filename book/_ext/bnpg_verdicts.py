@@ -2,8 +2,9 @@
 
 ``{verdict} KEY [KEY ...]``
     A box with one line per statement: its name and title, the general verdict, the errata entries
-    behind it, the function that checks it and a link to the index. ``all`` stands for every
-    statement of the paper (for the chapter that checks them all on a reader's game).
+    behind it, the function that checks it and a link to the index. ``all`` (for the chapter that
+    checks them all on a reader's game) gives one line naming the statements ``bnpg.paper.check``
+    runs.
 
 ``{verdict-index}``
     The verdict index: a table of every numbered statement of the paper (and of this book's own
@@ -84,16 +85,21 @@ class VerdictBox(_MystDirective):
             items = list(st.CATALOGUE if keys == ["all"] else [st.statement(k) for k in keys])
         except ValueError as error:
             raise self.error(f"verdict: {error}") from None
-        if keys == ["all"]:
-            items = [s for s in items if s.paper]
         lines = []
+        if keys == ["all"]:  # the chapter that checks them all: one line, the verdicts are in the index
+            import bnpg.paper
+
+            names = ", ".join(st.statement(k).name for k in bnpg.paper.STATEMENTS)
+            lines += [f"{{py:func}}`bnpg.paper.check` runs {names} on a game of yours; what the book "
+                      "establishes about each, in general, is in the verdict index.", ""]
+            items = []
         for s in items:
             errata = f" ({', '.join(s.errata)})" if s.errata else ""
             function = f" Checked by {_function(s)}." if s.function else ""
             lines += [f"**{s.name}**, {s.title}: *{s.verdict}*{errata}.{function}", ""]
         lines.append(f"Every verdict on one page: {{doc}}`the verdict index </{INDEX_DOC}>`.")
         box = nodes.admonition(classes=["verdict", "tip"])
-        box += nodes.title("Verdict", "Verdict" if len(items) == 1 else "Verdicts")
+        box += nodes.title("Verdict", "Verdict" if len(items) <= 1 else "Verdicts")
         self.env.note_dependency(st.__file__)
         return [self._parse(lines, box)]
 
