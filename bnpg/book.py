@@ -45,7 +45,8 @@ def glue_figure(name: str, fig) -> None:
 
     The book places the figure where a ``{glue:figure}`` directive names it, with the directive's
     caption and ``:alt:`` text; the cell that calls this function is tagged ``remove-output`` so
-    the figure does not appear twice. In a notebook the figure is displayed in the cell's output;
+    the figure does not appear twice, and ``nbval-ignore-output``, because the glued PNG bytes
+    depend on the machine. In a notebook the figure is displayed in the cell's output;
     outside a kernel (a script, a doctest) it is only closed.
 
     >>> import matplotlib
