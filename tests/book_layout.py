@@ -103,13 +103,14 @@ def main(argv: list[str]) -> int:
     import json
 
     import test_browser as tb
+    from headless import chromium, serve
 
     reason = tb._unavailable()
     if reason:
         print(reason)
         return 2
-    server, url = tb._serve()
-    driver_gen = tb.chromium()
+    server, url = serve(tb.HTML)
+    driver_gen = chromium(timeout=tb.PAGE_TIMEOUT)
     driver = next(driver_gen)
     try:
         for page in argv or tb.PAGES:
@@ -122,6 +123,7 @@ def main(argv: list[str]) -> int:
                 print(json.dumps(found, indent=1, ensure_ascii=False))
     finally:
         server.shutdown()
+        server.server_close()
         driver_gen.close()
     return 0
 
@@ -130,5 +132,6 @@ if __name__ == "__main__":
     import sys
     from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    here = Path(__file__).resolve().parent
+    sys.path[:0] = [str(here), str(here.parent / "tools")]
     raise SystemExit(main(sys.argv[1:]))

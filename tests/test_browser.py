@@ -20,25 +20,20 @@ Without a built book or without Chromium the tests are skipped, unless ``BNPG_RE
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import shutil
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest
 from book_layout import LAYOUT_JS
+from headless import chromium, missing, serve
+from print_book import toc_documents
 
 ROOT = Path(__file__).resolve().parents[1]
 # BNPG_HTML points the test at another build of the book (default: the one `make book` writes).
 HTML = Path(os.environ.get("BNPG_HTML", ROOT / "_build" / "html"))
 SHOTS = ROOT / "artifacts" / "screenshots"
-# Debian's packages by default; BNPG_CHROMIUM / BNPG_CHROMEDRIVER point elsewhere (e.g. the Chrome
-# and chromedriver preinstalled on a CI image). Selenium gets both paths, so it downloads nothing.
-CHROMIUM = Path(os.environ.get("BNPG_CHROMIUM", "/usr/bin/chromium"))
-CHROMEDRIVER = Path(os.environ.get("BNPG_CHROMEDRIVER", "/usr/bin/chromedriver"))
 REQUIRED = os.environ.get("BNPG_REQUIRE_BROWSER") == "1"
 # A page loads and typesets in 0.1-3 s on an idle machine. After STALL_SECONDS the inspection
 # reports what the page is still waiting for; PAGE_TIMEOUT bounds Selenium's own waits.
@@ -68,14 +63,7 @@ def _unavailable() -> str | None:
     """Why the browser test cannot run here, or None."""
     if not (HTML / "index.html").is_file():
         return f"no built book at {HTML} (run `make book`)"
-    for exe in (CHROMIUM, CHROMEDRIVER):
-        if not os.access(exe, os.X_OK):
-            return f"{exe} is missing (apt-get install chromium chromium-driver)"
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is not installed"
-    return None
+    return missing()
 
 
 def _skip_or_fail(reason: str) -> None:
@@ -84,74 +72,16 @@ def _skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
-# -- a local server ------------------------------------------------------------------------------
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    #: Path prefixes answered with 404 (to simulate a missing local MathJax).
-    blocked: tuple[str, ...] = ()
-
-    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
-        pass
-
-    def do_GET(self):
-        if self.blocked and self.path.startswith(self.blocked):
-            self.send_error(404, "blocked by the test")
-            return
-        super().do_GET()
-
-
-def _serve(blocked: tuple[str, ...] = ()):
-    handler = type("Handler", (_QuietHandler,), {"blocked": blocked})
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(handler, directory=str(HTML))
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
-
-
+# -- a local server and the browser ---------------------------------------------------------------
 @pytest.fixture(scope="module")
 def site():
     reason = _unavailable()
     if reason:
         _skip_or_fail(reason)
-    server, url = _serve()
+    server, url = serve(HTML)
     yield url
     server.shutdown()
     server.server_close()
-
-
-def chromium(width: int = 1280, height: int = 1024):
-    """Headless Chromium through chromedriver, no outside host resolving; a generator (yield, quit)."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="bnpg-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        f"--window-size={width},{height}",
-        f"--user-data-dir={profile}",
-        # No outside host resolves: a page that needs the network fails visibly.
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
-    ):
-        options.add_argument(flag)
-    browser = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    browser.set_page_load_timeout(PAGE_TIMEOUT)
-    browser.set_script_timeout(PAGE_TIMEOUT)
-    try:
-        yield browser
-    finally:
-        browser.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +89,7 @@ def driver():
     reason = _unavailable()
     if reason:
         _skip_or_fail(reason)
-    yield from chromium()
+    yield from chromium(timeout=PAGE_TIMEOUT)
 
 
 # -- what the browser reports about a page --------------------------------------------------------
@@ -359,7 +289,7 @@ def test_cdn_fallback_when_local_mathjax_is_missing(driver):
     """With _static/mathjax answering 404, the fallback script asks for the CDN copy."""
     if not (HTML / "book" / "intro.html").is_file():
         _skip_or_fail("no built book")
-    server, url = _serve(blocked=("/_static/mathjax/",))
+    server, url = serve(HTML, blocked=("/_static/mathjax/",))
     try:
         driver.get(f"{url}/book/intro.html")
         src = driver.execute_async_script(
@@ -412,7 +342,7 @@ def phone():
     reason = _unavailable()
     if reason:
         _skip_or_fail(reason)
-    for browser in chromium(390, 844):
+    for browser in chromium(PHONE_WIDTH, 844, timeout=PAGE_TIMEOUT):
         # A desktop window cannot be narrower than 500 px: emulate the phone's viewport instead.
         browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                                 {"width": PHONE_WIDTH, "height": 844, "deviceScaleFactor": 2, "mobile": True})
@@ -431,15 +361,6 @@ def test_page_on_a_phone(page, site, phone):
 
 # -- the PDF --------------------------------------------------------------------------------------
 PDF = HTML / "bnpg.pdf"
-
-
-def _toc_documents() -> list[str]:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("print_book", ROOT / "tools" / "print_book.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.toc_documents(ROOT / "_toc.yml")
 
 
 def test_pdf_is_linked_and_served(site, driver):
@@ -466,7 +387,7 @@ def test_pdf_has_every_page_and_renders():
     import pypdfium2
     from pypdf import PdfReader
 
-    docs = _toc_documents()
+    docs = toc_documents(ROOT / "_toc.yml")
     reader = PdfReader(PDF)
     assert len(reader.pages) >= 2 * len(docs), f"{len(reader.pages)} pages for {len(docs)} documents"
     assert len(reader.outline) == len(docs), [item.title for item in reader.outline]
@@ -504,11 +425,9 @@ def test_layout_checks_catch_planted_problems(driver):
         (folder / "_static").mkdir()
         (folder / "_static" / "mathjax").symlink_to(HTML / "_static" / "mathjax")
         (folder / "planted.html").write_text(_PLANTED)
-        handler = functools.partial(_QuietHandler, directory=str(folder))
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        server, url = serve(folder)
         try:
-            _inspect(driver, f"http://127.0.0.1:{server.server_address[1]}/planted.html")
+            _inspect(driver, f"{url}/planted.html")
             found = driver.execute_script(LAYOUT_JS)
         finally:
             server.shutdown()

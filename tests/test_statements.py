@@ -28,13 +28,16 @@ PAPER_ITEMS = [
 ]
 
 
+def _cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text())["cells"]
+
+
 def _source(doc: str) -> str:
     for suffix in (".ipynb", ".md"):
         path = ROOT / f"{doc}{suffix}"
         if path.is_file():
             if suffix == ".ipynb":
-                cells = json.loads(path.read_text())["cells"]
-                return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+                return "\n".join("".join(c["source"]) for c in _cells(path) if c["cell_type"] == "markdown")
             return path.read_text()
     raise AssertionError(f"no chapter {doc}")
 
@@ -105,8 +108,7 @@ def _chapters() -> list[Path]:
 
 @pytest.mark.parametrize("path", _chapters(), ids=lambda p: p.stem)
 def test_every_chapter_opens_with_its_verdict_box(path):
-    cells = json.loads(path.read_text())["cells"]
-    first = next(c for c in cells if c["cell_type"] == "markdown")
+    first = next(c for c in _cells(path) if c["cell_type"] == "markdown")
     lines = "".join(first["source"]).splitlines()
     assert lines[0].startswith("# "), "the first markdown cell must start with the title"
     boxes = [line for line in lines if line.startswith(":::{verdict}")]
@@ -137,7 +139,7 @@ def test_figure_cells_are_not_compared_byte_for_byte(path):
     """A glued figure is stored as PNG bytes, which depend on the machine's rounding and libraries:
     nbval must not compare them (cell tag nbval-ignore-output), and the book must show it only once
     (remove-output)."""
-    for k, cell in enumerate(json.loads(path.read_text())["cells"]):
+    for k, cell in enumerate(_cells(path)):
         source = "".join(cell["source"])
         if cell["cell_type"] != "code" or "glue_figure(" not in source or source.startswith("from"):
             continue

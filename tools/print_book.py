@@ -5,11 +5,12 @@ Usage: python tools/print_book.py [--html _build/html] [--out _build/html/bnpg.p
 The pages are taken in the order of ``_toc.yml``, served from a local port, and each is printed by
 Chromium (through chromedriver, WebDriver's print command) once MathJax has typeset it; the theme's
 print style drops the navigation. pypdf joins the pages and gives the PDF an outline with one
-entry per page of the book. The file is written under a temporary name and renamed into place, so
-an interrupted run leaves no half-written PDF.
+entry per page of the book. The file is written with ``bnpg.results.atomic_write`` (a temporary
+file renamed into place), so an interrupted run leaves no half-written PDF.
 
-Without Chromium and chromedriver (``BNPG_CHROMIUM`` / ``BNPG_CHROMEDRIVER`` or Debian's
-``/usr/bin/chromium`` and ``/usr/bin/chromedriver``) the script says so and exits with status 0
+Chromium and the local server come from ``tools/headless.py``. Without Chromium and chromedriver
+(``BNPG_CHROMIUM`` / ``BNPG_CHROMEDRIVER`` or Debian's ``/usr/bin/chromium`` and
+``/usr/bin/chromedriver``) or selenium, the script says so and exits with status 0
 without a PDF (the browser test, which needs Chromium anyway, then fails on its absence);
 ``--require`` makes that an error.
 """
@@ -18,21 +19,17 @@ from __future__ import annotations
 
 import argparse
 import base64
-import functools
-import http.server
 import io
-import os
-import shutil
+import re
 import sys
-import tempfile
-import threading
 from pathlib import Path
 
 import yaml
+from headless import chromium, missing, serve
+
+from bnpg.results import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path(os.environ.get("BNPG_CHROMIUM", "/usr/bin/chromium"))
-CHROMEDRIVER = Path(os.environ.get("BNPG_CHROMEDRIVER", "/usr/bin/chromedriver"))
 #: Seconds a page may take to load and typeset before the run fails.
 PAGE_TIMEOUT = 180
 
@@ -57,42 +54,13 @@ def toc_documents(toc_path: Path) -> list[str]:
     def walk(entries):
         for entry in entries or []:
             if "file" in entry:
-                docs.append(str(entry["file"]).rsplit(".", 1)[0] if entry["file"].endswith((".md", ".ipynb"))
-                            else entry["file"])
+                docs.append(re.sub(r"\.(md|ipynb)$", "", str(entry["file"])))
             walk(entry.get("sections"))
 
     for part in toc.get("parts", []):
         walk(part.get("chapters"))
     walk(toc.get("chapters"))
     return docs
-
-
-def _serve(directory: Path):
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format, *args):  # noqa: A002 - the base class's signature
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
-
-
-def _driver():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="bnpg-print-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1280,1024", f"--user-data-dir={profile}",
-                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(PAGE_TIMEOUT)
-    driver.set_script_timeout(PAGE_TIMEOUT)
-    return driver, profile
 
 
 def print_book(html: Path, out: Path) -> int:
@@ -104,8 +72,9 @@ def print_book(html: Path, out: Path) -> int:
     missing = [d for d in docs if not (html / f"{d}.html").is_file()]
     if missing:
         raise SystemExit(f"print_book: no built page for {missing} under {html} (run `make book` first)")
-    server, url = _serve(html)
-    driver, profile = _driver()
+    server, url = serve(html)
+    browser = chromium(timeout=PAGE_TIMEOUT)
+    driver = next(browser)
     writer = PdfWriter()
     options = PrintOptions()
     options.page_width, options.page_height = 21.0, 29.7  # A4, in cm
@@ -126,16 +95,11 @@ def print_book(html: Path, out: Path) -> int:
             writer.add_outline_item(title=title.split(" — ")[0].split(" | ")[0].strip(), page_number=first)
             print(f"[{k + 1}/{len(docs)}] {doc}: {len(reader.pages)} pages", flush=True)
     finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+        browser.close()
         server.shutdown()
         server.server_close()
     writer.add_metadata({"/Title": "Bayesian-network policy gradient, checked"})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    with open(tmp, "wb") as handle:
-        writer.write(handle)
-    os.replace(tmp, out)
+    atomic_write(out, writer.write)
     return len(writer.pages)
 
 
@@ -152,10 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     if out.suffix != ".pdf":
         print(f"print_book: --out must end in .pdf, got {out}", file=sys.stderr)
         return 2
-    absent = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
+    absent = missing()
     if absent:
-        print(f"print_book: no PDF: {', '.join(absent)} missing "
-              "(apt-get install chromium chromium-driver)", file=sys.stderr)
+        print(f"print_book: no PDF: {absent}", file=sys.stderr)
         return 2 if args.require else 0
     pages = print_book(args.html, out)
     print(f"print_book: {out} ({pages} pages)")

@@ -24,15 +24,12 @@ from docutils import nodes
 from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
 
+import bnpg
+from bnpg import statements as st
+
 INDEX_DOC = "book/verdicts"
 #: The example game of the index, as the call that builds it (evaluated with bnpg imported).
 EXAMPLE = "bnpg.games.matching_game(2, 2, gamma=0.5)"
-
-
-def _catalogue():
-    from bnpg import statements
-
-    return statements
 
 
 def _errata(s) -> str:
@@ -52,16 +49,10 @@ def _function(s) -> str:
     return f"{{py:obj}}`{s.function}`" if s.function else ""
 
 
-def _example_statuses(env) -> dict[str, str]:
-    """The status of each verdict of ``bnpg.paper.check`` on the example game, once per build."""
-    statuses = getattr(env, "bnpg_example_statuses", None)
-    if statuses is None:
-        import bnpg
-
-        report = bnpg.paper.check(eval(EXAMPLE, {"bnpg": bnpg}))  # noqa: S307 - a constant above
-        statuses = {v.statement: v.status for v in report.verdicts}
-        env.bnpg_example_statuses = statuses
-    return statuses
+def _example_statuses() -> dict[str, str]:
+    """The status of each verdict of ``bnpg.paper.check`` on the example game (about a second)."""
+    report = bnpg.paper.check(eval(EXAMPLE, {"bnpg": bnpg}))  # noqa: S307 - a constant above
+    return {v.statement: v.status for v in report.verdicts}
 
 
 class _MystDirective(SphinxDirective):
@@ -79,20 +70,17 @@ class VerdictBox(_MystDirective):
     has_content = False
 
     def run(self):
-        st = _catalogue()
         keys = list(self.arguments)
-        try:
-            items = list(st.CATALOGUE if keys == ["all"] else [st.statement(k) for k in keys])
-        except ValueError as error:
-            raise self.error(f"verdict: {error}") from None
-        lines = []
+        lines, items = [], []
         if keys == ["all"]:  # the chapter that checks them all: one line, the verdicts are in the index
-            import bnpg.paper
-
             names = ", ".join(st.statement(k).name for k in bnpg.paper.STATEMENTS)
             lines += [f"{{py:func}}`bnpg.paper.check` runs {names} on a game of yours; what the book "
                       "establishes about each, in general, is in the verdict index.", ""]
-            items = []
+        else:
+            try:
+                items = [st.statement(k) for k in keys]
+            except ValueError as error:
+                raise self.error(f"verdict: {error}") from None
         for s in items:
             errata = f" ({', '.join(s.errata)})" if s.errata else ""
             function = f" Checked by {_function(s)}." if s.function else ""
@@ -110,9 +98,8 @@ class VerdictIndex(_MystDirective):
     has_content = False
 
     def run(self):
-        st = _catalogue()
         self.env.note_dependency(st.__file__)
-        found = _example_statuses(self.env)
+        found = _example_statuses()
         wrong = [(k, s) for k, s in found.items() if not st.agrees(k, s)]
         if wrong:
             raise self.error(f"verdict-index: the example game contradicts the catalogue: {wrong}")
