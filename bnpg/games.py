@@ -32,6 +32,10 @@ that belongs to the optimum.
 not search the same cells: the state is the set of cells that need a visit, each agent searches one
 cell, and a cell searched by two agents pays once.
 
+**The predecessor's coordination game** (:func:`coordination_game`, defined in
+:mod:`bnpg.coordination`): the tabular experiment of Chen and Zhang (ICML 2023), with the DAGs their
+code builds (:func:`predecessor_dag`).
+
 **Jackpot games** (:func:`jackpot_game`): random games with one hidden joint action per state that
 pays far more than any other, surrounded by penalties, so that gradient methods are drawn to a
 suboptimal equilibrium; built to make the optimality gap of Lemma 3 large.
@@ -45,15 +49,18 @@ from math import prod
 import numpy as np
 
 from ._validation import as_generator, integer, real_array, real_scalar
+from .coordination import coordination_game, predecessor_dag
 from .game import MarkovGame
 
 __all__ = [
     "CLIMBING_PAYOFF",
     "climbing_game",
+    "coordination_game",
     "jackpot_game",
     "matching_game",
     "penalty_game",
     "penalty_payoff",
+    "predecessor_dag",
     "random_game",
     "search_game",
 ]
