@@ -2,8 +2,8 @@ r"""The command line: ``bnpg check GAME.npz`` on a game of your own, and the stu
 
 ``bnpg check`` runs every numbered statement of the paper (:func:`bnpg.paper.check`) on a game
 written by :meth:`bnpg.MarkovGame.save`, prints the verdict table, and writes the JSON and the report
-it is asked for. ``bnpg lemma2``, ``bnpg lemma3`` and ``bnpg correlation`` run the studies of
-:mod:`bnpg.studies` and write their results as ``.npz`` or ``.json``.
+it is asked for. ``bnpg lemma2``, ``bnpg lemma3``, ``bnpg correlation`` and ``bnpg predecessor``
+run the studies of :mod:`bnpg.studies` and write their results as ``.npz`` or ``.json``.
 
 Every argument and every output path is checked before any work starts; a bad one ends the command
 with a one-line message naming it and exit status 2, and no output file is written. Outputs are
@@ -142,6 +142,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--method", choices=("path", "armijo", "lbfgs"), default="path")
     s.add_argument("--max-steps", type=_count("--max-steps", 0), default=5000)
     s.add_argument("--no-progress", action="store_true")
+
+    s = sub.add_parser("predecessor", help="Chen and Zhang's coordination-game runs, exactly",
+                       description="Rerun the tabular experiment of Chen and Zhang (ICML 2023) through "
+                       "bnpg's exact gradient, with and without this paper's log barrier, recording "
+                       "exact metrics (bnpg.studies.predecessor). The book's file is made by "
+                       "`python -m bnpg predecessor --out bnpg/data/predecessor-runs.npz` "
+                       "(about 15 minutes on one core).")
+    s.add_argument("--out", required=True, metavar="PATH.npz|PATH.json")
+    s.add_argument("--agents", type=_ints, default=(2, 3, 5), help="agent counts (default 2,3,5)")
+    s.add_argument("--seeds", type=_count("--seeds"), default=49,
+                   help="use their seeds 1..SEEDS (default 49, all of theirs)")
+    s.add_argument("--iterations", type=_count("--iterations"), default=2000)
+    s.add_argument("--no-progress", action="store_true")
     return parser
 
 
@@ -253,7 +266,14 @@ def _study(args) -> int:
             return tqdm(iterable, desc=args.command, file=sys.stderr, unit="instance")
 
     try:
-        if args.command == "correlation":
+        if args.command == "predecessor":
+            from .studies import predecessor
+
+            results = predecessor.predecessor_study(
+                args.agents, range(1, args.seeds + 1), iterations=args.iterations,
+                progress=None if progress is None else (lambda runs: tqdm(
+                    runs, desc="predecessor", file=sys.stderr, unit="run")))
+        elif args.command == "correlation":
             results = correlation.correlation_study(
                 args.games, args.starts, args.seed, n_states=args.states, n_agents=args.agents,
                 n_actions=args.actions, gamma=args.gamma, lam=args.lam, method=args.method,
@@ -285,6 +305,17 @@ def summary(results: dict) -> str:
         return (f"{name}: {met.size} instances, {int(met.sum())} met the gradient threshold, "
                 f"{int((~met).sum())} did not.\n{key} over the instances that met it: max {worst:.6g}, "
                 f"median {median:.6g}; {int((ratios > 1).sum())} exceed 1.")
+    if name == "predecessor":
+        parts = [f"{name}: {results['seeds'].size} seeds; mean over seeds at iteration "
+                 f"{int(results['steps'][-1])} of J/J* and the Nash gap (Definition 1 / state-only):"]
+        for kind in ("plain", "barrier"):
+            for n in results["ns"].tolist():
+                for dag in ("all_ones", "all_zeros", "line"):
+                    key = f"{kind}.n{n}.{dag}."
+                    parts.append(f"  {kind:7s} n={n} {dag:9s}: {float(results[key + 'ratio'][:, -1].mean()):.4f}  "
+                                 f"{float(results[key + 'gap_parents'][:, -1].mean()):.4g} / "
+                                 f"{float(results[key + 'gap_state'][:, -1].mean()):.4g}")
+        return "\n".join(parts)
     parts = [f"{name}: {results['game'].size} runs; fraction reaching the optimum:"]
     for dag in ("product", "chain", "full"):
         parts.append(f"  {dag}: {float(results[dag + '_reached'].mean()):.6g}")

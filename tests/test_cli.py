@@ -192,3 +192,25 @@ def test_correlation_study_json(tmp_path, capsys):
     assert raw["study"] == "correlation" and len(raw["product_value"]) == 2
     direct = correlation_study(2, 1, seed=0, max_steps=100, n_states=(2,), n_actions=(2,))
     assert np.array_equal(load_results(out)["chain_value"], direct["chain_value"])
+
+
+def test_predecessor_study(tmp_path, capsys):
+    from bnpg.studies.predecessor import predecessor_study
+
+    out = tmp_path / "pred.npz"
+    code, stdout, err = run_main(["predecessor", "--agents", "2", "--seeds", "2", "--iterations", "30",
+                                  "--no-progress", "--out", out], capsys)
+    assert code == 0 and err == ""
+    assert "n=2 all_ones" in stdout
+    back = load_results(out)
+    direct = predecessor_study((2,), (1, 2), iterations=30)
+    assert back["seeds"].tolist() == [1, 2] and str(back["bnpg_version"]) == bnpg.__version__
+    for key in ("plain.n2.all_ones.ratio", "barrier.n2.line.gap_parents", "plain.n2.all_zeros.their_gap"):
+        assert np.array_equal(back[key], direct[key])
+
+
+def test_predecessor_refuses_bad_arguments(tmp_path, capsys):
+    code, _, err = run_main(["predecessor", "--out", tmp_path / "x.txt"], capsys)
+    assert code == 2 and "--out" in err and not (tmp_path / "x.txt").exists()
+    code, _, err = run_main(["predecessor", "--seeds", "0", "--out", tmp_path / "x.npz"], capsys)
+    assert code == 2 and "--seeds" in err and not (tmp_path / "x.npz").exists()

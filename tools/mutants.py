@@ -1,7 +1,7 @@
 r"""Mutation check: plant known bugs in the library and the audit, and require the tests to catch each one.
 
 Run it with ``make mutants`` (or ``.venv/bin/python tools/mutants.py``); it is not part of
-``make test``. It takes a few minutes: about two for the 28 mutants on a two-core machine (a
+``make test``. It takes a few minutes: about two for the 33 mutants on a two-core machine (a
 baseline run of half a minute, then a few seconds per mutant, since ``-x`` stops at the first
 failure; a mutant that survives costs its whole selection). The timings are in its table.
 
@@ -304,6 +304,42 @@ MUTANTS: tuple[Mutant, ...] = (
         '    "holds": {"holds", "undecided", "fails as printed"},',
         "a statement the book says holds may fail as printed on a game without the index noticing",
         ("tests/test_statements.py",),
+    ),
+    # --- the predecessor's experiment: deviation classes, their game, their start ---------------------
+    Mutant(
+        "gaps-state-class-is-parents", "bnpg/gaps.py",
+        '    if deviation == "state":\n        return (S,), R.sum(axis=1, keepdims=True), K.sum(axis=1, keepdims=True)',
+        '    if deviation == "state":\n        return lay.theta_shape[:-1], R, K',
+        "the state-only deviation allowed to see the parents' actions (Definition 1's class)",
+        ("tests/test_deviations.py",),
+    ),
+    Mutant(
+        "coordination-full-line", "bnpg/coordination.py",
+        "        return DAG.from_edges(n, [(i, i + 1) for i in range(n - 2)])",
+        "        return DAG.from_edges(n, [(i, i + 1) for i in range(n - 1)])",
+        "their 'line' built as the chain its name promises, not as their code builds it",
+        ("tests/test_coordination.py",),
+    ),
+    Mutant(
+        "coordination-flip-noise", "bnpg/coordination.py",
+        "    kernel = (1.0 - eps) ** agree * eps ** (n - agree)",
+        "    kernel = (1.0 - eps) ** (n - agree) * eps ** agree",
+        "each next state bit copies the action with probability eps instead of 1 - eps",
+        ("tests/test_coordination.py",),
+    ),
+    Mutant(
+        "torch-normal-cache", "bnpg/studies/torch_normal.py",
+        "            eng.next_double_normal = r * math.sin(theta)",
+        "            eng.next_double_normal = None",
+        "torch's cached second Box-Muller sample dropped (small tensors draw fresh pairs)",
+        ("tests/test_predecessor.py",),
+    ),
+    Mutant(
+        "predecessor-no-scale", "bnpg/studies/predecessor.py",
+        "        g = scale * flat_gradient(x)",
+        "        g = flat_gradient(x)",
+        "their step taken on V(mu) instead of on their objective, 2^n/n times larger",
+        ("tests/test_predecessor.py",),
     ),
     # --- bnpg/_fast.py: the compiled kernel (numba) -----------------------------------------------
     Mutant(

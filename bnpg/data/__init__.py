@@ -3,7 +3,13 @@
 * ``lemma3-search.json``: every record of the adversarial search for Lemma 3
   (:func:`bnpg.studies.lemma3_search.save_lemma3_search`, about 18 minutes on one core);
 * ``lemma3-worst.npz``: the point of that search with the largest optimality gap relative to the
-  lemma's bound (:func:`bnpg.results.save_instance`).
+  lemma's bound (:func:`bnpg.results.save_instance`);
+* ``predecessor-runs.npz``: every run of Chen and Zhang's tabular experiment, with and without the
+  barrier (:func:`bnpg.studies.predecessor.predecessor_study`, ``python -m bnpg predecessor --out
+  bnpg/data/predecessor-runs.npz``, about five minutes on one core);
+* ``predecessor-reference.npz``: what their own torch code records on the CPU for a few seeds,
+  every iteration (:func:`bnpg.studies.predecessor.compare_with_reference`), against which the chapter
+  checks the reproduction.
 
 :func:`path` gives the file's location through :mod:`importlib.resources`, so notebooks find it
 from any working directory, in a checkout or in an installed package.
@@ -17,7 +23,7 @@ from pathlib import Path
 __all__ = ["FILES", "path"]
 
 #: The files shipped here.
-FILES = ("lemma3-search.json", "lemma3-worst.npz")
+FILES = ("lemma3-search.json", "lemma3-worst.npz", "predecessor-runs.npz", "predecessor-reference.npz")
 
 
 def path(name: str) -> Path:
