@@ -144,13 +144,13 @@ def coordination_game(n: int, eps: float = 0.1, gamma: float = 0.95, *, margin: 
     gamma : float, default 0.95
         Discount factor.
     margin : int, optional
-        See :func:`coordination_reward`.
+        See :func:`bnpg.coordination.coordination_reward`.
 
     Returns
     -------
     MarkovGame
         ``P[s, a_0, ..., a_{n-1}, s']`` and ``r[s, a_0, ..., a_{n-1}] = r(s)``; ``mu`` uniform
-        (the authors' weights divided by :func:`predecessor_scale`).
+        (the authors' weights divided by :func:`bnpg.coordination.predecessor_scale`).
 
     Examples
     --------

@@ -95,7 +95,7 @@ _S, _A, _AP = r"|\mathcal S|", r"|\mathcal A|", r"|\mathcal A^{\mathcal P^i}|"
 _CH = {n: f"notebooks/{n}" for n in (
     "01-setting", "02-lemma1-gradient", "03-lemma4-smoothness", "04-lemma2-near-nash",
     "05-lemma3-near-optimal", "06-theorem1", "07-theorem2", "08-bounds-audit",
-    "09-value-of-correlation", "10-check-your-game")}
+    "09-value-of-correlation", "10-check-your-game", "11-predecessor")}
 
 #: Every statement of the paper in its order, then the results of this book.
 CATALOGUE: tuple[Statement, ...] = (
@@ -216,6 +216,14 @@ CATALOGUE: tuple[Statement, ...] = (
               "On the book's games, fully-correlated networks reach the optimum where product policies stop "
               "at worse equilibria; the theorems' rates do not show this advantage.",
               chapter=_CH["09-value-of-correlation"], function="bnpg.studies.correlation.correlation_study",
+              paper=False),
+    Statement("predecessor", "Reference [7], tabular experiment", "the predecessor's experiment, exactly",
+              "holds",
+              "Rerun exactly from the authors' own starts, the fully-correlated network still ends with a higher "
+              r"$J/J^\star$ than independent agents for $n = 2, 3, 5$; their code's Nash gap lets deviations see "
+              "the state only, a smaller class than Definition 1's, and their initial weights are not a "
+              "distribution.",
+              chapter=_CH["11-predecessor"], function="bnpg.studies.predecessor.predecessor_run",
               paper=False),
 )
 

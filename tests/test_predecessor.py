@@ -186,3 +186,22 @@ def test_the_rerun_matches_their_code(n, seed, dag):
 def test_reference_arguments_are_checked():
     with pytest.raises(ValueError, match=r"\(n, seed\) must be one of"):
         pred.compare_with_reference(2, 40, "line")
+
+
+def test_the_shipped_runs_were_made_by_todays_code():
+    # Fails on any edit to the code the runs depend on: rerun
+    # `python -m bnpg predecessor --out bnpg/data/predecessor-runs.npz` and re-execute chapter 11.
+    from bnpg.data import path
+    from bnpg.results import load_results
+
+    study = load_results(path("predecessor-runs.npz"))
+    assert str(study["provenance"]) == pred.provenance()
+    assert study["seeds"].tolist() == list(pred.SEEDS) and study["ns"].tolist() == list(pred.AGENT_COUNTS)
+    assert study["steps"].tolist() == list(pred.RECORD_STEPS)
+    for kind in pred.KINDS:
+        for n in pred.AGENT_COUNTS:
+            for dag in ("all_ones", "all_zeros", "line"):
+                assert study[f"{kind}.n{n}.{dag}.ratio"].shape == (len(pred.SEEDS), len(pred.RECORD_STEPS))
+    # one stored run against a fresh one
+    run = pred.predecessor_run(2, "line", 3)
+    np.testing.assert_allclose(study["plain.n2.line.gap_state"][2], run["gap_state"], rtol=1e-6, atol=1e-9)
