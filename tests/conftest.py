@@ -259,6 +259,33 @@ def best_response_mdp(game, policy, i):
     return R, K, rules
 
 
+def rule_local(game, dag, i, rule_table):
+    """A deterministic local policy of agent ``i`` (theta layout) from ``rule_table[s][b] = c``."""
+    shape = (game.n_states, *[game.action_sizes[j] for j in dag.parents(i)], game.action_sizes[i])
+    local = np.zeros(shape)
+    for s in range(game.n_states):
+        for b, c in rule_table[s].items():
+            local[(s, *b, c)] = 1.0
+    return local
+
+
+def enumerated_best_response(game, policy, i, *, state_only=False):
+    """Agent ``i``'s best value over every deterministic state-dependent rule (state-only rules ignore
+    the parents' actions), each valued by loops and the Neumann series."""
+    dag = policy.dag
+    locals_ = local_probs(policy.theta)
+    _, rules = rules_of(game, dag, i)
+    if state_only:
+        rules = [rule for rule in rules if len(set(rule.values())) == 1]
+    best = -np.inf
+    for per_state in itertools.product(rules, repeat=game.n_states):
+        replaced = list(locals_)
+        replaced[i] = rule_local(game, dag, i, per_state)
+        V, _, _ = evaluate_by_series(game, joint_by_loops(game, dag, replaced))
+        best = max(best, float(game.mu @ V))
+    return best
+
+
 def joint_mdp(game):
     """The single-agent MDP on joint actions."""
     S = game.n_states

@@ -8,21 +8,18 @@ replaced, valued by the Neumann series; no bnpg numerics.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 
 import bnpg
 from tests.conftest import (
+    enumerated_best_response,
     evaluate_by_series,
     joint_by_loops,
     local_probs,
     random_game,
     random_policy,
-    rules_of,
 )
-from tests.test_gaps import rule_local
 
 CASES = [
     (30, (2, 2, 2), bnpg.DAG.chain(3)),
@@ -33,21 +30,6 @@ CASES = [
 ]
 
 
-def enumerated_best(game, policy, i, *, state_only):
-    dag = policy.dag
-    locals_ = local_probs(policy.theta)
-    _, rules = rules_of(game, dag, i)
-    if state_only:
-        rules = [rule for rule in rules if len(set(rule.values())) == 1]
-    best = -np.inf
-    for per_state in itertools.product(rules, repeat=game.n_states):
-        replaced = list(locals_)
-        replaced[i] = rule_local(game, dag, i, per_state)
-        V, _, _ = evaluate_by_series(game, joint_by_loops(game, dag, replaced))
-        best = max(best, float(game.mu @ V))
-    return best
-
-
 @pytest.mark.parametrize("seed, sizes, dag", CASES)
 def test_state_class_by_enumeration(seed, sizes, dag):
     game = random_game(seed, n_states=2, action_sizes=sizes, gamma=0.9)
@@ -56,7 +38,7 @@ def test_state_class_by_enumeration(seed, sizes, dag):
     value = float(game.mu @ V)
     gaps = bnpg.nash_gaps(game, policy, deviation="state")
     for i in range(game.n_agents):
-        best = enumerated_best(game, policy, i, state_only=True)
+        best = enumerated_best_response(game, policy, i, state_only=True)
         assert abs(bnpg.best_response_value(game, policy, i, deviation="state") - best) <= 1e-10
         assert abs(gaps[i] - (best - value)) <= 1e-10
         sol = bnpg.best_response(game, policy, i, deviation="state")
@@ -68,7 +50,7 @@ def test_parents_class_by_enumeration(seed, sizes, dag):
     game = random_game(seed, n_states=2, action_sizes=sizes, gamma=0.9)
     policy = random_policy(seed + 100, game, dag, scale=2.0)
     for i in range(game.n_agents):
-        best = enumerated_best(game, policy, i, state_only=False)
+        best = enumerated_best_response(game, policy, i, state_only=False)
         assert abs(bnpg.best_response_value(game, policy, i, deviation="parents") - best) <= 1e-10
 
 

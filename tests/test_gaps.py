@@ -23,6 +23,7 @@ from bnpg.gaps import deterministic_joint, replace_local
 from tests.conftest import (
     best_response_mdp,
     deterministic_joint_by_hand,
+    enumerated_best_response,
     evaluate_by_series,
     joint_actions,
     joint_by_loops,
@@ -54,16 +55,6 @@ def case(request):
     game = random_game(seed, n_states=S, action_sizes=sizes, gamma=gamma, **kwargs)
     policy = random_policy(50 + seed, game, dag, scale=1.5)
     return game, policy
-
-
-def rule_local(game, dag, i, rule_table):
-    """A deterministic local policy of agent ``i`` (theta layout) from ``rule_table[s][b] = c``."""
-    shape = (game.n_states, *[game.action_sizes[j] for j in dag.parents(i)], game.action_sizes[i])
-    local = np.zeros(shape)
-    for s in range(game.n_states):
-        for b, c in rule_table[s].items():
-            local[(s, *b, c)] = 1.0
-    return local
 
 
 # --------------------------------------------------------------------------------------------
@@ -126,15 +117,8 @@ def test_best_response_by_enumeration(seed, sizes, dag):
     # i's factor replaced, valued by the Neumann series (no bnpg numerics).
     game = random_game(seed, n_states=2, action_sizes=sizes, gamma=0.9)
     policy = random_policy(seed + 100, game, dag, scale=2.0)
-    locals_ = local_probs(policy.theta)
     for i in range(game.n_agents):
-        _, rules = rules_of(game, dag, i)
-        best = -np.inf
-        for per_state in itertools.product(rules, repeat=game.n_states):
-            replaced = list(locals_)
-            replaced[i] = rule_local(game, dag, i, per_state)
-            V, _, _ = evaluate_by_series(game, joint_by_loops(game, dag, replaced))
-            best = max(best, float(game.mu @ V))
+        best = enumerated_best_response(game, policy, i)
         assert abs(bnpg.best_response_value(game, policy, i) - best) <= 1e-10
 
 

@@ -361,8 +361,25 @@ def predecessor_study(
     return out
 
 
+def _code_without_docstrings(obj) -> str:
+    """The source of ``obj`` with the lines of its docstrings cut out (edits to the prose do not count)."""
+    import ast
+    import inspect
+    import textwrap
+
+    source = textwrap.dedent(inspect.getsource(obj))
+    lines = source.splitlines()
+    drop = set()
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            drop.update(range(body[0].lineno - 1, body[0].end_lineno))
+    return "\n".join(line for k, line in enumerate(lines) if k not in drop)
+
+
 def provenance() -> str:
-    """A fingerprint of the code the stored runs depend on (SHA-256 of its source).
+    """A fingerprint of the code the stored runs depend on: SHA-256 of its source, docstrings left out.
 
     A stored study whose fingerprint differs from the current one was made by other code and must
     be made again (``python -m bnpg predecessor --out bnpg/data/predecessor-runs.npz``).
@@ -372,16 +389,17 @@ def provenance() -> str:
     """
     import hashlib
     import importlib
-    import inspect
 
     coordination, gaps, objective, tn = (importlib.import_module(f"bnpg.{m}") for m in (
         "coordination", "gaps", "objective", "studies.torch_normal"))
 
     digest = hashlib.sha256()
-    for obj in (coordination, tn, predecessor_run, their_metrics, truncated_value_iteration,
-                barrier_lambda, initial_parameters, gaps.policy_iteration, gaps._deviation_mdp,
+    for obj in (coordination.coordination_game, coordination.coordination_reward, coordination.state_bits,
+                coordination.predecessor_dag, coordination.predecessor_scale, tn, predecessor_run,
+                their_metrics, truncated_value_iteration, barrier_lambda, initial_parameters,
+                predecessor_study, gaps.policy_iteration, gaps._deviation_mdp, gaps._others_weight,
                 objective.value_gradient, objective.barrier_gradient):
-        digest.update(inspect.getsource(obj).encode())
+        digest.update(_code_without_docstrings(obj).encode())
     return digest.hexdigest()
 
 
