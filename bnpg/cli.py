@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "bnpg's exact gradient, with and without this paper's log barrier, recording "
                        "exact metrics (bnpg.studies.predecessor). The book's file is made by "
                        "`python -m bnpg predecessor --out bnpg/data/predecessor-runs.npz` "
-                       "(about 15 minutes on one core).")
+                       "(about 8 minutes on one core).")
     s.add_argument("--out", required=True, metavar="PATH.npz|PATH.json")
     s.add_argument("--agents", type=_ints, default=(2, 3, 5), help="agent counts (default 2,3,5)")
     s.add_argument("--seeds", type=_count("--seeds"), default=49,
@@ -270,9 +270,7 @@ def _study(args) -> int:
             from .studies import predecessor
 
             results = predecessor.predecessor_study(
-                args.agents, range(1, args.seeds + 1), iterations=args.iterations,
-                progress=None if progress is None else (lambda runs: tqdm(
-                    runs, desc="predecessor", file=sys.stderr, unit="run")))
+                args.agents, range(1, args.seeds + 1), iterations=args.iterations, progress=progress)
         elif args.command == "correlation":
             results = correlation.correlation_study(
                 args.games, args.starts, args.seed, n_states=args.states, n_agents=args.agents,
@@ -306,11 +304,14 @@ def summary(results: dict) -> str:
                 f"{int((~met).sum())} did not.\n{key} over the instances that met it: max {worst:.6g}, "
                 f"median {median:.6g}; {int((ratios > 1).sum())} exceed 1.")
     if name == "predecessor":
+        from .coordination import PREDECESSOR_DAGS
+        from .studies.predecessor import KINDS
+
         parts = [f"{name}: {results['seeds'].size} seeds; mean over seeds at iteration "
                  f"{int(results['steps'][-1])} of J/J* and the Nash gap (Definition 1 / state-only):"]
-        for kind in ("plain", "barrier"):
+        for kind in KINDS:
             for n in results["ns"].tolist():
-                for dag in ("all_ones", "all_zeros", "line"):
+                for dag in PREDECESSOR_DAGS:
                     key = f"{kind}.n{n}.{dag}."
                     parts.append(f"  {kind:7s} n={n} {dag:9s}: {float(results[key + 'ratio'][:, -1].mean()):.4f}  "
                                  f"{float(results[key + 'gap_parents'][:, -1].mean()):.4g} / "

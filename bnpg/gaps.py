@@ -273,7 +273,6 @@ def nash_gaps(game: MarkovGame, policy: BNPolicy, *, deviation: str = "parents")
     >>> bnpg.nash_gaps(game, bnpg.BNPolicy(game, bnpg.DAG.empty(2)))
     array([0., 0.])
     """
-    check_policy(game, policy)
     deviation = _deviation(deviation)
     v = evaluate(game, policy).value
     return np.array([best_response(game, policy, i, deviation=deviation).value - v

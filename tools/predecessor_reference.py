@@ -29,10 +29,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bnpg.coordination import PREDECESSOR_DAGS as NETWORKS  # noqa: E402  (their order of construction)
 from bnpg.results import atomic_write, check_output_path  # noqa: E402
-
-#: Their network names, in the order their run builds them, and the short names of the file's keys.
-NETWORKS = ("all_ones", "all_zeros", "line")
 
 
 def load_their_module(path: str):

@@ -6,7 +6,7 @@
   lemma's bound (:func:`bnpg.results.save_instance`);
 * ``predecessor-runs.npz``: every run of Chen and Zhang's tabular experiment, with and without the
   barrier (:func:`bnpg.studies.predecessor.predecessor_study`, ``python -m bnpg predecessor --out
-  bnpg/data/predecessor-runs.npz``, about five minutes on one core);
+  bnpg/data/predecessor-runs.npz``, about eight minutes on one core);
 * ``predecessor-reference.npz``: what their own torch code records on the CPU for a few seeds,
   every iteration (:func:`bnpg.studies.predecessor.compare_with_reference`), against which the chapter
   checks the reproduction.

@@ -42,7 +42,7 @@ from ..constants import lambda_choice
 from ..coordination import PREDECESSOR_DAGS, coordination_game, predecessor_dag, predecessor_scale
 from ..evaluation import evaluate
 from ..game import MarkovGame
-from ..gaps import deviation_mdp, mismatch_coefficient, nash_gaps, optimal_value
+from ..gaps import deviation_mdp, mismatch_coefficient, nash_gap, optimal_value
 from ..objective import gradient, resolve_backend
 from ..policy import BNPolicy
 from .torch_normal import torch_normal
@@ -240,20 +240,9 @@ def predecessor_run(
         raise ValueError(f"their_steps must be among the recorded steps, got {sorted(theirs_at - set(steps))}")
     game = coordination_game(n)
     policy = BNPolicy(game, predecessor_dag(dag, n), initial_parameters(n, seed)[dag])
-    backend = resolve_backend(backend, game, iterations)
     scale = predecessor_scale(n)
     v_star = optimal_value(game)
-    if backend == "numba":
-        from .. import _fast
-
-        plan = policy.structure.plan(game)
-
-        def flat_gradient(x):
-            return _fast.value_and_gradient(plan, x, lam, with_barrier=False)[2]
-    else:
-        def flat_gradient(x):
-            return np.concatenate([g.ravel() for g in gradient(game, policy.with_flat(x), lam, backend="numpy")])
-
+    backend = resolve_backend(backend, game, iterations)
     keys = ("value", "ratio", "gap_parents", "gap_state", "grad_norm")
     out = {k: [] for k in keys}
     clipped = 0
@@ -263,7 +252,7 @@ def predecessor_run(
     for t in range(iterations + 1):
         if t == iterations and t not in wanted:
             break
-        g = scale * flat_gradient(x)
+        g = scale * np.concatenate([d.ravel() for d in gradient(game, policy.with_flat(x), lam, backend=backend)])
         norm = float(np.sqrt(g @ g))
         if t in wanted:
             current = policy.with_flat(x)
@@ -272,8 +261,8 @@ def predecessor_run(
             value = evaluate(game, current).value
             out["value"].append(value)
             out["ratio"].append(value / v_star)
-            out["gap_parents"].append(float(nash_gaps(game, current).max()))
-            out["gap_state"].append(float(nash_gaps(game, current, deviation="state").max()))
+            out["gap_parents"].append(nash_gap(game, current))
+            out["gap_state"].append(nash_gap(game, current, deviation="state"))
             out["grad_norm"].append(norm)
         if t == iterations:
             break
@@ -398,7 +387,7 @@ def provenance() -> str:
                 coordination.predecessor_dag, coordination.predecessor_scale, tn, predecessor_run,
                 their_metrics, truncated_value_iteration, barrier_lambda, initial_parameters,
                 predecessor_study, gaps.policy_iteration, gaps._deviation_mdp, gaps._others_weight,
-                objective.value_gradient, objective.barrier_gradient):
+                objective.gradient, objective.value_gradient, objective.barrier_gradient):
         digest.update(_code_without_docstrings(obj).encode())
     return digest.hexdigest()
 
@@ -442,12 +431,13 @@ def compare_with_reference(n: int, seed: int, dag: str) -> dict:
     from ..data import path
 
     n = integer("n", n, minimum=1)
-    if (n, seed) not in reference_runs():
-        raise ValueError(f"(n, seed) must be one of {reference_runs()}, got {(n, seed)}")
     if dag not in PREDECESSOR_DAGS:
         raise ValueError(f"dag must be one of {PREDECESSOR_DAGS}, got {dag!r}")
     prefix = f"n{n}.seed{seed}.{dag}."
     with np.load(path("predecessor-reference.npz")) as data:
+        runs = [tuple(int(x) for x in row) for row in data["runs"]]
+        if (n, seed) not in runs:
+            raise ValueError(f"(n, seed) must be one of {runs}, got {(n, seed)}")
         ref = {k[len(prefix):]: data[k].astype(np.float64) for k in data.files if k.startswith(prefix)}
     steps = sorted(set(range(0, ITERATIONS, 10)) | set(REFERENCE_CHECKPOINTS))
     run = predecessor_run(n, dag, seed, record_steps=steps, their_steps=REFERENCE_CHECKPOINTS)
