@@ -31,7 +31,8 @@ from .policy import BNPolicy
 #: Submodules loaded on first use (sympy and matplotlib are slow to import).
 _LAZY = (
     "audit", "book", "bounds", "cli", "convergence", "curvature", "data", "finite_differences", "games",
-    "instances", "paper", "plotting", "report", "results", "studies", "telescoping", "verdict",
+    "instances", "paper", "plotting", "report", "results", "sharpened", "studies", "telescoping", "verdict",
+    "witnesses",
 )
 
 

@@ -36,6 +36,9 @@ cell, and a cell searched by two agents pays once.
 :mod:`bnpg.coordination`): the tabular experiment of Chen and Zhang (ICML 2023), with the DAGs their
 code builds (:func:`predecessor_dag`).
 
+**Witnesses** (:func:`witness`, defined in :mod:`bnpg.witnesses`): the one-state games, with their
+points, on which the sharpened Lemmas 2 and 3 of :mod:`bnpg.sharpened` are tight.
+
 **Jackpot games** (:func:`jackpot_game`): random games with one hidden joint action per state that
 pays far more than any other, surrounded by penalties, so that gradient methods are drawn to a
 suboptimal equilibrium; built to make the optimality gap of Lemma 3 large.
@@ -51,6 +54,7 @@ import numpy as np
 from ._validation import as_generator, integer, real_array, real_scalar
 from .coordination import coordination_game, predecessor_dag
 from .game import MarkovGame
+from .witnesses import witness
 
 __all__ = [
     "CLIMBING_PAYOFF",
@@ -63,6 +67,7 @@ __all__ = [
     "predecessor_dag",
     "random_game",
     "search_game",
+    "witness",
 ]
 
 #: The climbing game's payoff, rows agent 0's action, columns agent 1's (Claus and Boutilier, 1998).
