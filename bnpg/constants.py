@@ -9,7 +9,7 @@ agree. Notation: :math:`R = r_{\max} - r_{\min}`, :math:`|\mathcal A|` the numbe
 =====================================  ===========================================================================
 :func:`gradient_threshold`             :math:`\tau = \lambda / (2|\mathcal S||\mathcal A|\max_i|\mathcal A^i|)`, the hypothesis of Lemmas 2-3
 :func:`lemma2_bound`                   :math:`2\lambda M`, Lemma 2's Nash gap
-:func:`lemma3_bound`                   :math:`2^{N+1}N\lambda M` as printed; :math:`\lambda M` as repaired (errata E11)
+:func:`lemma3_bound`                   :math:`2^{N+1}N\lambda M` as printed (sharpened: :mod:`bnpg.sharpened`)
 :func:`smoothness_bound`               :math:`\beta_\lambda = 8NR/(1-\gamma)^3 + \sum_i 2\lambda/(|\mathcal S||\mathcal A^{\mathcal P^i}|)` (Lemma 4)
 :func:`value_range_bound`              :math:`R/(1-\gamma)`, the bound on :math:`V_{\max} - V_{\min}` used in A.3 and A.5
 :func:`lambda_choice`                  :math:`\epsilon/(2M)` (Theorem 1), :math:`\epsilon/(2^{N+1}NM)` (Theorem 2)
@@ -61,7 +61,6 @@ __all__ = [
     "lambda_choice",
     "lemma2_bound",
     "lemma3_bound",
-    "lemma3_repair_applies",
     "parent_action_counts",
     "smoothness_bound",
     "theory_setting",
@@ -131,7 +130,8 @@ def gradient_threshold(game: MarkovGame, lam: float) -> float:
 def lemma2_bound(lam: float, M: float) -> float:
     r"""Lemma 2's conclusion: a point meeting :func:`gradient_threshold` is :math:`2\lambda M`-Nash.
 
-    The book's errata (E2, E4) leave this constant as printed.
+    The book's errata (E2, E4) leave this constant as printed; the sharpened form, at most
+    :math:`\lambda M`, is :func:`bnpg.sharpened.sharp_bound`.
 
     >>> lemma2_bound(0.1, 3.0)
     0.6000000000000001
@@ -139,55 +139,22 @@ def lemma2_bound(lam: float, M: float) -> float:
     return 2.0 * non_negative("lam", lam) * _mismatch(M)
 
 
-def lemma3_repair_applies(game: MarkovGame) -> bool:
-    r"""Whether the repaired Lemma 3 (errata E11) covers ``game``: :math:`\sqrt N \le 2\max_i|\mathcal A^i|`.
+def lemma3_bound(game: MarkovGame, lam: float, M: float) -> float:
+    r"""Lemma 3's conclusion as printed: on a fully-correlated network, an optimality gap of at most :math:`2^{N+1} N \lambda M`.
 
-    >>> from bnpg import games
-    >>> lemma3_repair_applies(games.matching_game(16, 2)), lemma3_repair_applies(games.matching_game(17, 2))
-    (True, False)
-    """
-    game = _game(game)
-    return game.n_agents <= 4 * max(game.action_sizes) ** 2
-
-
-def lemma3_bound(game: MarkovGame, lam: float, M: float, *, form: str = "printed") -> float:
-    r"""Lemma 3's conclusion for a fully-correlated network: an optimality gap of at most this.
-
-    Parameters
-    ----------
-    game : MarkovGame
-    lam : float
-        :math:`\lambda \ge 0`.
-    M : float
-        The mismatch coefficient, ``>= 1``.
-    form : {"printed", "corrected"}
-        ``"printed"``: :math:`2^{N+1} N \lambda M`. ``"corrected"``: :math:`\lambda M`, which the
-        telescoping argument of errata E11 proves when :func:`lemma3_repair_applies`.
-
-    Raises
-    ------
-    ValueError
-        For ``form="corrected"`` on a game the repair does not cover.
+    The book's sharpened form, at most :math:`\lambda M`, is :func:`bnpg.sharpened.sharp_bound`.
 
     Examples
     --------
     >>> from bnpg import games
-    >>> game = games.climbing_game()
-    >>> lemma3_bound(game, 0.1, 1.0), lemma3_bound(game, 0.1, 1.0, form="corrected")
-    (1.6, 0.1)
+    >>> lemma3_bound(games.climbing_game(), 0.1, 1.0)   # 2^3 * 2 * 0.1
+    1.6
     """
     game = _game(game)
     lam = non_negative("lam", lam)
     M = _mismatch(M)
-    if _form(form, BOUND_FORMS) == "printed":
-        n = game.n_agents
-        return 2.0 ** (n + 1) * n * lam * M
-    if not lemma3_repair_applies(game):
-        raise ValueError(
-            f"the repaired Lemma 3 needs sqrt(N) <= 2 max_i |A^i|; the game has N = {game.n_agents} "
-            f"and max_i |A^i| = {max(game.action_sizes)}"
-        )
-    return lam * M
+    n = game.n_agents
+    return 2.0 ** (n + 1) * n * lam * M
 
 
 def smoothness_bound(game: MarkovGame, dag: DAG, lam: float, *, form: str = "lemma4") -> float:

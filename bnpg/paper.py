@@ -4,8 +4,7 @@ r"""Every numbered statement of the paper as a function that checks it on a game
 * :func:`assumption2`, Assumption 2: :math:`\max_{\pi,s} V_\pi(s) - \min_{\pi,s} V_\pi(s) \le (r_{\max}-r_{\min})/(1-\gamma)`;
 * :func:`lemma1`, Lemma 1: the printed gradient formula against the exact gradient (or finite differences);
 * :func:`lemma2`, Lemma 2: at a point meeting the gradient threshold, Nash gap :math:`\le 2\lambda M`;
-* :func:`lemma3`, Lemma 3: the same on a fully-correlated DAG, optimality gap
-  :math:`\le 2^{N+1}N\lambda M` (corrected: :math:`\lambda M`);
+* :func:`lemma3`, Lemma 3: the same on a fully-correlated DAG, optimality gap :math:`\le 2^{N+1}N\lambda M`;
 * :func:`lemma4`, Lemma 4: the largest curvature of :math:`L_\lambda` found is at most :math:`\beta_\lambda`;
 * :func:`theorem1`, Theorem 1: steps of (2) from the uniform policy to an :math:`\epsilon`-Nash iterate, at most :math:`T`;
 * :func:`theorem2`, Theorem 2: the same for an :math:`\epsilon`-optimal iterate on a fully-correlated DAG.
@@ -17,7 +16,9 @@ recorded), and report ``hypothesis_met=False`` when the run ends without one. Th
 the dynamics (2) with :math:`\eta = 1/\beta_\lambda` and the theorem's :math:`\lambda` from the
 uniform policy until the target gap is met or ``max_steps`` runs out; a run that ends first is
 ``undecided`` unless it ran at least as many steps as the bound promised, in which case the bound
-fails. :func:`check` runs every statement and returns a :class:`~bnpg.verdict.Report`.
+fails. Every ``bound_corrected`` of Lemmas 2-3 and Theorems 1-2 is the sharpened form
+(:mod:`bnpg.sharpened`, at most :math:`\lambda M` for the lemmas) for the hypothesis the paper states
+or the run it prescribes. :func:`check` runs every statement and returns a :class:`~bnpg.verdict.Report`.
 
 Comparisons allow :data:`TOLERANCE` times the game's value scale
 :math:`\max(|r_{\min}|, |r_{\max}|)/(1-\gamma)` for the rounding of exact computations.
@@ -38,7 +39,6 @@ from .constants import (
     lambda_choice,
     lemma2_bound,
     lemma3_bound,
-    lemma3_repair_applies,
     smoothness_bound,
     theory_setting,
     value_range_bound,
@@ -59,6 +59,7 @@ from .gaps import (
 )
 from .objective import gradient, lemma1_gradient, objective
 from .policy import BNPolicy, check_game_and_dag, check_policy
+from .sharpened import paper_threshold_within, sharp_bound, sharp_iteration_bound, sharp_lambda, sharp_threshold
 from .telescoping import advantage_ratio, performance_difference_bound, proof_step_ratios
 from .verdict import Report, Verdict
 
@@ -210,6 +211,10 @@ def _relative(x: float) -> str:
     return f"{x:.3g}" if x >= 1e-9 else "less than 1e-9"
 
 
+def _fmt(x) -> str:
+    return "-" if x is None else f"{x:.4g}"
+
+
 def _stationary(game, start, lam, method, max_steps):
     run = ascend(game, start, lam, method=method, max_steps=max_steps)
     return run, {"grad_norm": run.final("grad_norm"), "threshold": run.threshold, "n_steps": run.n_steps}
@@ -231,7 +236,8 @@ def lemma2(game: MarkovGame, start, lam: float, *, method: str = "armijo", max_s
     M : float, optional
         The mismatch coefficient; ``None`` computes it exactly.
 
-    ``details["agent_gaps"]`` holds each agent's gain from its best response, with gains within
+    The corrected bound is the sharpened Lemma 2 at the paper's threshold (:func:`bnpg.sharpened.sharp_bound`,
+    at most :math:`\lambda M`). ``details["agent_gaps"]`` holds each agent's gain from its best response, with gains within
     :data:`TOLERANCE` times the value scale of zero reported as 0.
 
     Examples
@@ -250,14 +256,17 @@ def lemma2(game: MarkovGame, start, lam: float, *, method: str = "armijo", max_s
     gap = float(gaps.max())
     # agents' gains within the rounding allowance of zero are zero to the accuracy of the computation
     gaps = np.where(np.abs(gaps) <= TOLERANCE * _scale(game), 0.0, gaps)
-    bound = lemma2_bound(lam, M) if math.isfinite(M) else None
-    holds = _within(gap, bound, game) if met else None
-    details.update({"M": M, "agent_gaps": gaps, "value": evaluate(game, run.policy).value})
-    what = (f"Nash gap {gap:.4g} vs 2 lambda M = {bound:.4g}" if bound is not None else "M is infinite")
+    finite = math.isfinite(M)
+    bound = lemma2_bound(lam, M) if finite else None
+    sharp = sharp_bound(game, policy.dag, lam, M, lemma=2, grad_norm=run.threshold) if finite else None
+    details.update({"M": M, "agent_gaps": gaps, "value": evaluate(game, run.policy).value,
+                    "sharp_threshold": sharp_threshold(game, policy.dag, lam, lemma=2)})
+    what = (f"Nash gap {gap:.4g} vs 2 lambda M = {bound:.4g}, sharpened {sharp:.4g}" if finite else "M is infinite")
     where = (f"at a point with |grad L| = {details['grad_norm']:.3g} <= {run.threshold:.3g}" if run.met else
              f"no point met the threshold ({details['grad_norm']:.3g} > {run.threshold:.3g})")
     return Verdict(
-        "lemma-2", "approximate stationary points are near-Nash", met, gap, bound, bound, holds, holds,
+        "lemma-2", "approximate stationary points are near-Nash", met, gap, bound, sharp,
+        _within(gap, bound, game) if met else None, _within(gap, sharp, game) if met else None,
         {"lam": lam, "method": method, "max_steps": max_steps,
          "dag": [list(p) for p in policy.dag.parent_lists]},
         details, f"{where} ({method}, {run.n_steps} steps): {what}", point=run.policy, trajectory=run,
@@ -268,9 +277,12 @@ def lemma3(game: MarkovGame, lam: float, *, start=None, method: str = "armijo", 
            M: float | None = None) -> Verdict:
     r"""Lemma 3: on a fully-correlated DAG, where the gradient meets the threshold, the optimality gap is at most :math:`2^{N+1}N\lambda M`.
 
-    The corrected bound is :math:`\lambda M` (errata E11) when :math:`\sqrt N \le 2\max_i|\mathcal A^i|`,
-    and ``None`` otherwise. ``start`` is a fully-correlated DAG or a policy on one (default: the
-    uniform policy on :meth:`bnpg.DAG.full`); the other arguments are those of :func:`lemma2`.
+    The corrected bound is the sharpened Lemma 3 at the paper's threshold :math:`\tau`,
+    :math:`M(\lambda(1-1/|\mathcal A|) + \sqrt{|\mathcal S|\Sigma_k}\,\tau) \le \lambda M`
+    (:func:`bnpg.sharpened.sharp_bound`), when that threshold is within the sharpened one
+    (:func:`bnpg.sharpened.paper_threshold_within`), and ``None`` otherwise: there no bound holds
+    (errata E15). ``start`` is a fully-correlated DAG or a policy on one (default: the uniform policy
+    on :meth:`bnpg.DAG.full`); the other arguments are those of :func:`lemma2`.
 
     >>> import bnpg
     >>> v = bnpg.paper.lemma3(bnpg.games.climbing_game(gamma=0.5), 0.1)
@@ -280,35 +292,27 @@ def lemma3(game: MarkovGame, lam: float, *, start=None, method: str = "armijo", 
     policy = _start(game, DAG.full(game.n_agents) if start is None else start)
     if not policy.dag.is_fully_correlated:
         raise ValueError(f"start must be on a fully-correlated DAG (Definition 3), got {policy.dag!r}")
-    lam = positive("lam", lam)
-    M = _mismatch(game, M)
+    lam, M = positive("lam", lam), _mismatch(game, M)
     run, details = _stationary(game, policy, lam, method, max_steps)
-    finite = math.isfinite(M)
-    met = run.met and finite
-    ev = evaluate(game, run.policy)
-    v_star = optimal_solution(game).value
-    gap = v_star - ev.value
+    finite, ev, v_star = math.isfinite(M), evaluate(game, run.policy), optimal_solution(game).value
+    met, gap = run.met and finite, v_star - ev.value
     printed = lemma3_bound(game, lam, M) if finite else None
-    corrected = lemma3_bound(game, lam, M, form="corrected") if finite and lemma3_repair_applies(game) else None
+    corrected = (sharp_bound(game, policy.dag, lam, M, lemma=3, grad_norm=run.threshold)
+                 if finite and paper_threshold_within(game) else None)
     details.update({"M": M, "value": ev.value, "optimal_value": v_star,
+                    "sharp_threshold": sharp_threshold(game, policy.dag, lam, lemma=3),
                     "advantage_ratio": advantage_ratio(game, ev, lam),
                     "performance_difference_bound": performance_difference_bound(game, ev, lam),
                     **{f"{k}_ratio": v for k, v in proof_step_ratios(run.policy).items()}})
     return Verdict(
         "lemma-3", "with a fully-correlated DAG they are near-optimal", met, gap, printed, corrected,
         _within(gap, printed, game) if met else None, _within(gap, corrected, game) if met else None,
-        {"lam": lam, "method": method, "max_steps": max_steps,
-         "dag": [list(p) for p in policy.dag.parent_lists]},
-        details,
-        f"{'at a point meeting' if run.met else 'no point met'} the threshold ({method}, {run.n_steps} "
-        + (f"steps): optimality gap {gap:.4g} vs 2^(N+1) N lambda M = {_fmt(printed)}, lambda M = {_fmt(corrected)}"
+        {"lam": lam, "method": method, "max_steps": max_steps, "dag": [list(p) for p in policy.dag.parent_lists]},
+        details, f"{'at a point meeting' if run.met else 'no point met'} the threshold ({method}, {run.n_steps} "
+        + (f"steps): optimality gap {gap:.4g} vs 2^(N+1) N lambda M = {_fmt(printed)}, sharpened {_fmt(corrected)}"
            if finite else "steps): M is infinite, the lemma says nothing"),
         point=run.policy, trajectory=run,
     )
-
-
-def _fmt(x) -> str:
-    return "-" if x is None else f"{x:.4g}"
 
 
 def lemma4(game: MarkovGame, dag: DAG, lam: float, *, seed=0, n_points: int = 2, n_directions: int = 8,
@@ -354,7 +358,7 @@ def _theorem(number, game, dag, eps, max_steps, M) -> Verdict:
                        "Assumption 1 fails (M is infinite): the theorem says nothing")
     s = theory_setting(game, dag, eps, theorem=number, M=M)
     t_printed = iteration_bound(game, dag, eps, theorem=number, M=M)
-    t_corrected = iteration_bound(game, dag, eps, theorem=number, form="corrected", M=M)
+    t_sharp = sharp_iteration_bound(game, dag, eps, theorem=number, M=M, lam=s.lam)
     run = first_crossing(game, BNPolicy(game, dag), lam=s.lam, eta=s.eta, eps=eps, metric=metric,
                          max_steps=max_steps, stop_at_crossing=True)
     t_obs = run.T_observed
@@ -366,13 +370,15 @@ def _theorem(number, game, dag, eps, max_steps, M) -> Verdict:
 
     details = {"M": M, "lam": s.lam, "beta_lambda": s.beta, "eta": s.eta, "threshold": s.threshold,
                "initial_gap": float(run.crossing.gaps[0]), "last_gap": float(run.crossing.gaps[-1]),
-               "steps_run": run.n_steps}
+               "steps_run": run.n_steps, "T_corrected": iteration_bound(game, dag, eps, theorem=number, form="corrected", M=M),
+               "lam_sharpened": sharp_lambda(game, dag, eps, M, theorem=number),
+               "T_sharpened": sharp_iteration_bound(game, dag, eps, theorem=number, M=M)}
     reached = (f"reached gap <= {eps:.4g} after T = {t_obs:,} steps" if t_obs is not None
                else f"gap still {details['last_gap']:.4g} > {eps:.4g} after {run.n_steps:,} steps")
     return Verdict(
-        sid, title, True, None if t_obs is None else float(t_obs), t_printed, t_corrected,
-        holds(t_printed), holds(t_corrected), params, details,
-        f"{reached}; the theorem promises T <= {t_printed:.4g} (printed), {t_corrected:.4g} (corrected)",
+        sid, title, True, None if t_obs is None else float(t_obs), t_printed, t_sharp,
+        holds(t_printed), holds(t_sharp), params, details,
+        f"{reached}; the theorem promises T <= {t_printed:.4g} (printed), {t_sharp:.4g} (sharpened)",
         point=run.policy, trajectory=run,
     )
 
@@ -381,8 +387,12 @@ def theorem1(game: MarkovGame, dag: DAG, eps: float, *, max_steps: int = 100_000
     r"""Theorem 1: from the uniform policy, the dynamics (2) with :math:`\lambda = \epsilon/(2M)` and :math:`\eta = 1/\beta_\lambda` reach an :math:`\epsilon`-Nash iterate within :math:`T` steps.
 
     ``measured`` is the observed :math:`T` (the first with :math:`\min_{t<T}` Nash-gap :math:`\le\epsilon`),
-    found by :func:`bnpg.convergence.first_crossing`; the bounds are
-    :func:`bnpg.constants.iteration_bound` printed and corrected.
+    found by :func:`bnpg.convergence.first_crossing`. ``bound_printed`` is
+    :func:`bnpg.constants.iteration_bound`; ``bound_corrected`` is
+    :func:`bnpg.sharpened.sharp_iteration_bound` for the run made (the paper's :math:`\lambda`, the
+    sharpened threshold). ``details`` adds the re-derived bound with the paper's threshold
+    (``T_corrected``, errata E5-E9) and the sharpened theorem's own :math:`\lambda^\sharp` and
+    :math:`T^\sharp` (``lam_sharpened``, ``T_sharpened``).
 
     >>> import bnpg
     >>> game = bnpg.games.matching_game(2, 2, gamma=0.5)
@@ -469,23 +479,22 @@ def check(game: MarkovGame, dag: DAG | None = None, *, lam: float | None = None,
         if progress is not None:
             progress(sid, k, len(STATEMENTS))
         verdicts.append(calls[sid]())
-    finite = math.isfinite(M)
+    finite, tau = math.isfinite(M), gradient_threshold(game, lam)
     constants = {
-        "M": M,
-        "beta_lambda": smoothness_bound(game, dag, lam),
-        "gradient_threshold": gradient_threshold(game, lam),
+        "M": M, "beta_lambda": smoothness_bound(game, dag, lam), "gradient_threshold": tau,
+        "sharp_threshold_lemma2": sharp_threshold(game, dag, lam, lemma=2),
+        "sharp_threshold_lemma3": sharp_threshold(game, full, lam, lemma=3),
         "lemma2_bound": lemma2_bound(lam, M) if finite else None,
+        "lemma2_bound_corrected": sharp_bound(game, dag, lam, M, lemma=2, grad_norm=tau) if finite else None,
         "lemma3_bound_printed": lemma3_bound(game, lam, M) if finite else None,
-        "lemma3_bound_corrected": lemma3_bound(game, lam, M, form="corrected")
-        if finite and lemma3_repair_applies(game) else None,
+        "lemma3_bound_corrected": sharp_bound(game, full, lam, M, lemma=3, grad_norm=tau)
+        if finite and paper_threshold_within(game) else None,
         "lambda_theorem1": lambda_choice(game, eps, M, theorem=1) if finite else None,
         "lambda_theorem2": lambda_choice(game, eps, M, theorem=2) if finite else None,
         "value_range_bound": spread,
     }
-    parameters = {
-        "n_states": game.n_states, "action_sizes": list(game.action_sizes), "gamma": game.gamma,
-        "n_joint_actions": game.n_joint_actions, "dag": [list(p) for p in dag.parent_lists],
-        "lam": lam, "eps": eps, "max_steps": max_steps, "method": method,
-        "seed": seed if isinstance(seed, int) else None,
-    }
+    parameters = {"n_states": game.n_states, "action_sizes": list(game.action_sizes), "gamma": game.gamma,
+                  "n_joint_actions": game.n_joint_actions, "dag": [list(p) for p in dag.parent_lists],
+                  "lam": lam, "eps": eps, "max_steps": max_steps, "method": method,
+                  "seed": seed if isinstance(seed, int) else None}
     return Report(tuple(verdicts), constants, parameters, __version__)

@@ -115,15 +115,13 @@ def test_numbers_agree_with_the_symbolic_forms(game, dag, eps):
 def test_lemma_bounds_by_hand(matching_game):
     assert constants.gradient_threshold(matching_game, 0.16) == 0.16 / (2 * 1 * 4 * 2)
     assert constants.lemma2_bound(0.25, 3.0) == 1.5
-    # 2^(N+1) N lambda M with N = 2: 16 lambda M; corrected: lambda M
+    # 2^(N+1) N lambda M with N = 2: 16 lambda M
     assert constants.lemma3_bound(matching_game, 0.25, 3.0) == 12.0
-    assert constants.lemma3_bound(matching_game, 0.25, 3.0, form="corrected") == 0.75
-    # the repair needs sqrt(N) <= 2 max_i |A^i|, i.e. N <= 4 max_i |A^i|^2
-    assert constants.lemma3_repair_applies(matching_game)
+    # 16 agents with one action and one with two: E11's condition sqrt(N) <= 2 max_i |A^i| fails
+    # (N = 17 > 16), the sharpened one counts only choices: sum_i (1 - 1/|A^i|) = 1/2 <= 16
     many = bnpg.MarkovGame(np.ones((1,) + (1,) * 16 + (2, 1)), np.zeros((1,) + (1,) * 16 + (2,)), [1.0], 0.5)
-    assert many.n_agents == 17 and not constants.lemma3_repair_applies(many)
-    with pytest.raises(ValueError, match="sqrt"):
-        constants.lemma3_bound(many, 0.1, 1.0, form="corrected")
+    assert many.n_agents == 17 and bnpg.sharpened.paper_threshold_within(many)
+    assert constants.lemma3_bound(many, 0.1, 1.0) == 2.0**18 * 17 * 0.1
     assert constants.value_range_bound(matching_game) == 2.0
     assert constants.parent_action_counts(matching_game, bnpg.DAG.chain(2)) == (1, 2)
 
