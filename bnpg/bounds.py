@@ -40,6 +40,13 @@ against the floating-point formula of :mod:`bnpg.constants` that the rest of the
 The symbols are positive; :math:`1-\gamma` is one symbol, so that powers of it stay monomials.
 The sums over agents enter through two symbols, :math:`\Sigma_{\mathcal P} = \sum_i 1/|\mathcal A^{\mathcal P^i}|`
 and :math:`\Sigma_{\mathcal A} = \sum_i 1/|\mathcal A^i|`.
+
+**The sharpened lemmas** (:mod:`bnpg.sharpened`) hold under :math:`\tau_2^\sharp = \lambda/(|\mathcal S|\kappa)`,
+:math:`\kappa = \max_{i:\,|\mathcal A^i|\ge2}|\mathcal A^{\mathcal P^i}|\sqrt{|\mathcal A^i|(|\mathcal A^i|-1)}`, and
+:math:`\tau_3^\sharp = \lambda/(|\mathcal S||\mathcal A|\sqrt{\Sigma_k})`, :math:`\Sigma_k = \sum_i(1-1/|\mathcal A^i|)`, with
+conclusion :math:`\rho\lambda M` (:math:`\rho \le 1`); :math:`\lambda^\sharp = \epsilon/(\rho M)` and the same derivation give
+:math:`T_1^\sharp = 16NR^2|\mathcal S|^2\kappa^2\rho^2M^2/((1-\gamma)^4\epsilon^2) + 4\Sigma_{\mathcal P}R|\mathcal S|\kappa^2\rho M/((1-\gamma)\epsilon)`
+(:math:`R = r_{\max}-r_{\min}`), and :math:`T_2^\sharp` is the same with :math:`|\mathcal A|^2\Sigma_k` for :math:`\kappa^2`.
 """
 
 from __future__ import annotations
@@ -57,10 +64,12 @@ from .gaps import mismatch_coefficient
 from .policy import check_game_and_dag
 
 __all__ = [
-    "A", "A_I", "A_MAX", "A_P", "BETA", "EPS", "ETA", "H", "LAM", "LATEX_NAMES", "M", "N", "PRINTED",
-    "R", "S", "SIGMA_A", "SIGMA_P", "T", "beta_lambda", "derived_iteration_bound", "game_parameters",
-    "gradient_threshold", "iteration_bound_expression", "lambda_choice", "latex", "printed",
-    "smoothness_inequality", "solve_for_iterations", "step_size_factor",
+    "A", "A_I", "A_MAX", "A_P", "BETA", "EPS", "ETA", "H", "KAPPA", "LAM", "LATEX_NAMES", "M", "N",
+    "PRINTED", "R", "RHO", "S", "SIGMA_A", "SIGMA_K", "SIGMA_P", "T", "beta_lambda",
+    "derived_iteration_bound", "game_parameters", "gradient_threshold", "iteration_bound_expression",
+    "lambda_choice", "latex", "printed", "sharp_lambda_choice", "sharp_threshold",
+    "sharpened_iteration_bound", "sharpening_ratio", "smoothness_inequality", "solve_for_iterations",
+    "step_size_factor",
 ]
 
 # ------------------------------------------------------------------------------------------------
@@ -83,6 +92,12 @@ A_P = sp.Symbol("|A^Pi|", positive=True)
 SIGMA_P = sp.Symbol("Sigma_P", positive=True)
 #: :math:`\sum_i 1/|\mathcal A^i|`.
 SIGMA_A = sp.Symbol("Sigma_A", positive=True)
+#: :math:`\kappa = \max_{i:\,|\mathcal A^i|\ge2} |\mathcal A^{\mathcal P^i}|\sqrt{|\mathcal A^i|(|\mathcal A^i|-1)}` (sharpened Lemma 2).
+KAPPA = sp.Symbol("kappa", positive=True)
+#: :math:`\Sigma_k = \sum_i (1 - 1/|\mathcal A^i|)` (sharpened Lemma 3).
+SIGMA_K = sp.Symbol("Sigma_k", positive=True)
+#: :math:`\rho \le 1`, the sharpened conclusion at its threshold over :math:`\lambda M` (:func:`bnpg.sharpened.sharp_factor`).
+RHO = sp.Symbol("rho", positive=True)
 #: :math:`r_{\max} - r_{\min}`.
 R = sp.Symbol("(r_max-r_min)", positive=True)
 #: :math:`1 - \gamma`.
@@ -111,6 +126,9 @@ LATEX_NAMES = {
     A_P: r"|\mathcal{A}^{\mathcal{P}^i}|",
     SIGMA_P: r"\Sigma_{\mathcal{P}}",
     SIGMA_A: r"\Sigma_{\mathcal{A}}",
+    KAPPA: r"\kappa",
+    SIGMA_K: r"\Sigma_k",
+    RHO: r"\rho",
     R: r"(r_{\max} - r_{\min})",
     H: r"(1-\gamma)",
     EPS: r"\epsilon",
@@ -297,8 +315,11 @@ def derived_iteration_bound(
     True
     """
     theorem = check_theorem(theorem)
-    t_min = solve_for_iterations(gradient_threshold(threshold))
-    t_min = t_min.subs(BETA, beta_lambda(beta_form)).subs(LAM, lambda_choice(theorem))
+    return _iterations(gradient_threshold(threshold), beta_lambda(beta_form), lambda_choice(theorem))
+
+
+def _iterations(threshold: sp.Expr, beta: sp.Expr, lam: sp.Expr) -> sp.Expr:
+    t_min = solve_for_iterations(threshold).subs(BETA, beta).subs(LAM, lam)
     return sp.powsimp(sp.expand(t_min))
 
 
@@ -332,6 +353,64 @@ def iteration_bound_expression(theorem: int, as_printed: bool) -> sp.Expr:
     return derived_iteration_bound(theorem)
 
 
+# ------------------------------------------------------------------------------------------------
+# The sharpened bounds (bnpg.sharpened)
+# ------------------------------------------------------------------------------------------------
+
+
+def sharp_threshold(lemma: int) -> sp.Expr:
+    r"""The sharpened threshold: :math:`\lambda/(|\mathcal S|\kappa)` (``lemma=2``), :math:`\lambda/(|\mathcal S||\mathcal A|\sqrt{\Sigma_k})` (3).
+
+    >>> from bnpg import bounds
+    >>> bounds.sharp_threshold(2), bounds.sharp_threshold(3)
+    (lambda/(kappa*|S|), lambda/(sqrt(Sigma_k)*|A|*|S|))
+    """
+    if isinstance(lemma, bool) or not isinstance(lemma, int):
+        raise TypeError(f"lemma must be the int 2 or 3, got {type(lemma).__name__} {lemma!r}")
+    if lemma not in (2, 3):
+        raise ValueError(f"lemma must be 2 or 3, got {lemma}")
+    return LAM / (S * KAPPA) if lemma == 2 else LAM / (S * A * sp.sqrt(SIGMA_K))
+
+
+def sharp_lambda_choice(theorem: int) -> sp.Expr:
+    r"""The :math:`\lambda` that makes the sharpened guarantee :math:`\rho\lambda M` equal :math:`\epsilon` (:data:`RHO`: :math:`\rho_2`, :math:`\rho_3`).
+
+    >>> from bnpg import bounds
+    >>> bounds.sharp_lambda_choice(1)
+    epsilon/(M*rho)
+    """
+    check_theorem(theorem)  # the two differ only in what RHO stands for
+    return sp.solve(sp.Eq(RHO * LAM * M, EPS), LAM)[0]
+
+
+def sharpened_iteration_bound(theorem: int) -> sp.Expr:
+    r"""Sharpened ``T``: solve for it at :func:`sharp_threshold`, substitute Lemma 4's :math:`\beta_\lambda`, then :func:`sharp_lambda_choice`.
+
+    Theorem 1 invokes Lemma 2, Theorem 2 Lemma 3; in floating point: :func:`bnpg.sharpened.sharp_iteration_bound`.
+
+    >>> from bnpg import bounds
+    >>> from bnpg.bounds import N, M, S, KAPPA, RHO, SIGMA_P, R, H, EPS
+    >>> bounds.sharpened_iteration_bound(1).equals(16 * N * R**2 * S**2 * KAPPA**2 * RHO**2 * M**2 / (H**4 * EPS**2)
+    ...                                            + 4 * SIGMA_P * R * S * KAPPA**2 * RHO * M / (H * EPS))
+    True
+    """
+    theorem = check_theorem(theorem)
+    return _iterations(sharp_threshold(theorem + 1), beta_lambda("lemma4"), sharp_lambda_choice(theorem))
+
+
+def sharpening_ratio(theorem: int) -> sp.Expr:
+    r"""Sharpened over corrected ``T`` (:func:`derived_iteration_bound`) in the :math:`1/\epsilon^2` terms, which dominate as :math:`\epsilon \to 0`.
+
+    >>> from bnpg import bounds
+    >>> bounds.sharpening_ratio(1)
+    kappa**2*rho**2/(16*max|A^i|**2*|A|**2)
+    """
+    theorem = check_theorem(theorem)
+    sharp, corrected = (sp.expand(t).coeff(EPS, -2)
+                        for t in (sharpened_iteration_bound(theorem), derived_iteration_bound(theorem)))
+    return sp.simplify(sharp / corrected)
+
+
 def step_size_factor() -> sp.Expr:
     r"""How much larger ``T`` must be for a step size :math:`\eta` other than :math:`1/\beta_\lambda`.
 
@@ -356,17 +435,20 @@ def step_size_factor() -> sp.Expr:
 # ------------------------------------------------------------------------------------------------
 
 
-def game_parameters(game: MarkovGame, dag: DAG, *, M=None) -> dict:
-    r"""The constants of the bounds for a game and a DAG, as exact rationals keyed by symbol.
+def game_parameters(game: MarkovGame, dag: DAG, *, M=None, theorem=None) -> dict:
+    r"""The constants of the bounds for a game and a DAG, exact (rationals, square roots) and keyed by symbol.
 
     ``|A^{P^i}|`` is the product of the parents' action counts in ``dag``; :math:`r_{\max}-r_{\min}`
     comes from the game's rewards; ``M=None`` computes :func:`bnpg.mismatch_coefficient`.
     Floats are converted exactly (their binary value), so a bound is evaluated with one rounding.
+    :data:`KAPPA` and :data:`SIGMA_K` are left out if no agent has a choice; :data:`RHO` comes only with
+    ``theorem``, as :func:`bnpg.sharpened.sharp_factor` has it: :math:`\rho_2` on ``dag`` (1), :math:`\rho_3` (2).
 
     Raises
     ------
     ValueError
-        If the DAG has another number of agents, ``M`` is below 1 or Assumption 1 fails (``M`` infinite).
+        If the DAG has another number of agents, ``M`` is below 1 or Assumption 1 fails (``M`` infinite),
+        or for ``theorem=2`` with a DAG that is not fully correlated.
 
     Examples
     --------
@@ -376,21 +458,23 @@ def game_parameters(game: MarkovGame, dag: DAG, *, M=None) -> dict:
     >>> p = bounds.game_parameters(game, bnpg.DAG.chain(2))
     >>> p[bounds.SIGMA_P], p[bounds.SIGMA_A], p[bounds.A], p[bounds.M]
     (3/2, 5/6, 6, 1)
+    >>> p[bounds.KAPPA], p[bounds.SIGMA_K], bounds.game_parameters(game, bnpg.DAG.chain(2), theorem=1)[bounds.RHO]
+    (2*sqrt(6), 7/6, sqrt(2)/6 + 2/3)
     """
     check_game_and_dag(game, dag)
+    if theorem is not None and check_theorem(theorem) == 2 and not dag.is_fully_correlated:
+        raise ValueError(f"theorem=2 needs a fully-correlated DAG (Definition 3), got {dag!r}")
     if M is None:
         M_value = mismatch_coefficient(game)
         if not math.isfinite(M_value):
-            raise ValueError(
-                "the game violates Assumption 1 (some state can have zero visitation), so M is infinite"
-            )
+            raise ValueError("the game violates Assumption 1 (some state can have zero visitation), so M is infinite")
     else:
         M_value = positive("M", M)
         if M_value < 1.0:
             raise ValueError(f"M must be >= 1 (take pi = pi' in its definition), got {M_value!r}")
     sizes = game.action_sizes
     parent_sizes = [math.prod(sizes[j] for j in dag.parents(i)) for i in range(game.n_agents)]
-    return {
+    values = {
         N: sp.Integer(game.n_agents),
         S: sp.Integer(game.n_states),
         A: sp.Integer(game.n_joint_actions),
@@ -401,3 +485,14 @@ def game_parameters(game: MarkovGame, dag: DAG, *, M=None) -> dict:
         H: 1 - sp.Rational(game.gamma),
         _M_SYMBOL: sp.Rational(M_value),
     }
+    pairs = list(zip(parent_sizes, sizes, strict=True))
+    if any(k > 1 for _, k in pairs):  # else no threshold is finite and the three are undefined
+        K, k = max(pairs, key=lambda p: p[0] ** 2 * p[1] * (p[1] - 1))
+        n, kappa = game.n_states, K * sp.sqrt(k * (k - 1))
+        values[KAPPA], values[SIGMA_K] = kappa, sp.Rational(sum(1 - Fraction(1, a) for a in sizes))
+        if theorem == 1:  # (S2) at tau_2 over lambda M: the largest over the agents
+            values[RHO] = sp.Max(*(1 - sp.Rational(1, a) + sp.sqrt(sp.Rational(b * (a - 1), n * a)) / kappa
+                                   for b, a in pairs))
+        elif theorem == 2:  # (S3) at tau_3 over lambda M
+            values[RHO] = 1 - 1 / values[A] + 1 / (sp.sqrt(n) * values[A])
+    return values

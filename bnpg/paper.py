@@ -31,6 +31,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import sharpened
 from ._validation import as_generator, integer, non_negative, positive
 from ._version import __version__
 from .constants import (
@@ -59,7 +60,6 @@ from .gaps import (
 )
 from .objective import gradient, lemma1_gradient, objective
 from .policy import BNPolicy, check_game_and_dag, check_policy
-from .sharpened import paper_threshold_within, sharp_bound, sharp_iteration_bound, sharp_lambda, sharp_threshold
 from .telescoping import advantage_ratio, performance_difference_bound, proof_step_ratios
 from .verdict import Report, Verdict
 
@@ -258,9 +258,9 @@ def lemma2(game: MarkovGame, start, lam: float, *, method: str = "armijo", max_s
     gaps = np.where(np.abs(gaps) <= TOLERANCE * _scale(game), 0.0, gaps)
     finite = math.isfinite(M)
     bound = lemma2_bound(lam, M) if finite else None
-    sharp = sharp_bound(game, policy.dag, lam, M, lemma=2, grad_norm=run.threshold) if finite else None
+    sharp = sharpened.sharp_bound(game, policy.dag, lam, M, lemma=2, grad_norm=run.threshold) if finite else None
     details.update({"M": M, "agent_gaps": gaps, "value": evaluate(game, run.policy).value,
-                    "sharp_threshold": sharp_threshold(game, policy.dag, lam, lemma=2)})
+                    "sharp_threshold": sharpened.sharp_threshold(game, policy.dag, lam, lemma=2)})
     what = (f"Nash gap {gap:.4g} vs 2 lambda M = {bound:.4g}, sharpened {sharp:.4g}" if finite else "M is infinite")
     where = (f"at a point with |grad L| = {details['grad_norm']:.3g} <= {run.threshold:.3g}" if run.met else
              f"no point met the threshold ({details['grad_norm']:.3g} > {run.threshold:.3g})")
@@ -297,10 +297,10 @@ def lemma3(game: MarkovGame, lam: float, *, start=None, method: str = "armijo", 
     finite, ev, v_star = math.isfinite(M), evaluate(game, run.policy), optimal_solution(game).value
     met, gap = run.met and finite, v_star - ev.value
     printed = lemma3_bound(game, lam, M) if finite else None
-    corrected = (sharp_bound(game, policy.dag, lam, M, lemma=3, grad_norm=run.threshold)
-                 if finite and paper_threshold_within(game) else None)
+    corrected = (sharpened.sharp_bound(game, policy.dag, lam, M, lemma=3, grad_norm=run.threshold)
+                 if finite and sharpened.paper_threshold_within(game) else None)
     details.update({"M": M, "value": ev.value, "optimal_value": v_star,
-                    "sharp_threshold": sharp_threshold(game, policy.dag, lam, lemma=3),
+                    "sharp_threshold": sharpened.sharp_threshold(game, policy.dag, lam, lemma=3),
                     "advantage_ratio": advantage_ratio(game, ev, lam),
                     "performance_difference_bound": performance_difference_bound(game, ev, lam),
                     **{f"{k}_ratio": v for k, v in proof_step_ratios(run.policy).items()}})
@@ -358,7 +358,7 @@ def _theorem(number, game, dag, eps, max_steps, M) -> Verdict:
                        "Assumption 1 fails (M is infinite): the theorem says nothing")
     s = theory_setting(game, dag, eps, theorem=number, M=M)
     t_printed = iteration_bound(game, dag, eps, theorem=number, M=M)
-    t_sharp = sharp_iteration_bound(game, dag, eps, theorem=number, M=M, lam=s.lam)
+    t_sharp = sharpened.sharp_iteration_bound(game, dag, eps, theorem=number, M=M, lam=s.lam)
     run = first_crossing(game, BNPolicy(game, dag), lam=s.lam, eta=s.eta, eps=eps, metric=metric,
                          max_steps=max_steps, stop_at_crossing=True)
     t_obs = run.T_observed
@@ -371,8 +371,8 @@ def _theorem(number, game, dag, eps, max_steps, M) -> Verdict:
     details = {"M": M, "lam": s.lam, "beta_lambda": s.beta, "eta": s.eta, "threshold": s.threshold,
                "initial_gap": float(run.crossing.gaps[0]), "last_gap": float(run.crossing.gaps[-1]),
                "steps_run": run.n_steps, "T_corrected": iteration_bound(game, dag, eps, theorem=number, form="corrected", M=M),
-               "lam_sharpened": sharp_lambda(game, dag, eps, M, theorem=number),
-               "T_sharpened": sharp_iteration_bound(game, dag, eps, theorem=number, M=M)}
+               "lam_sharpened": sharpened.sharp_lambda(game, dag, eps, M, theorem=number),
+               "T_sharpened": sharpened.sharp_iteration_bound(game, dag, eps, theorem=number, M=M)}
     reached = (f"reached gap <= {eps:.4g} after T = {t_obs:,} steps" if t_obs is not None
                else f"gap still {details['last_gap']:.4g} > {eps:.4g} after {run.n_steps:,} steps")
     return Verdict(
@@ -482,13 +482,13 @@ def check(game: MarkovGame, dag: DAG | None = None, *, lam: float | None = None,
     finite, tau = math.isfinite(M), gradient_threshold(game, lam)
     constants = {
         "M": M, "beta_lambda": smoothness_bound(game, dag, lam), "gradient_threshold": tau,
-        "sharp_threshold_lemma2": sharp_threshold(game, dag, lam, lemma=2),
-        "sharp_threshold_lemma3": sharp_threshold(game, full, lam, lemma=3),
+        "sharp_threshold_lemma2": sharpened.sharp_threshold(game, dag, lam, lemma=2),
+        "sharp_threshold_lemma3": sharpened.sharp_threshold(game, full, lam, lemma=3),
         "lemma2_bound": lemma2_bound(lam, M) if finite else None,
-        "lemma2_bound_corrected": sharp_bound(game, dag, lam, M, lemma=2, grad_norm=tau) if finite else None,
+        "lemma2_bound_corrected": sharpened.sharp_bound(game, dag, lam, M, lemma=2, grad_norm=tau) if finite else None,
         "lemma3_bound_printed": lemma3_bound(game, lam, M) if finite else None,
-        "lemma3_bound_corrected": sharp_bound(game, full, lam, M, lemma=3, grad_norm=tau)
-        if finite and paper_threshold_within(game) else None,
+        "lemma3_bound_corrected": sharpened.sharp_bound(game, full, lam, M, lemma=3, grad_norm=tau)
+        if finite and sharpened.paper_threshold_within(game) else None,
         "lambda_theorem1": lambda_choice(game, eps, M, theorem=1) if finite else None,
         "lambda_theorem2": lambda_choice(game, eps, M, theorem=2) if finite else None,
         "value_range_bound": spread,

@@ -53,6 +53,7 @@ the conclusion :math:`\epsilon`, and the ascent inequality asks for
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 from ._validation import non_negative, positive, real_scalar
 from .constants import (
@@ -81,7 +82,9 @@ LEMMAS = (2, 3)
 
 
 def _lemma(lemma) -> int:
-    if isinstance(lemma, bool) or lemma not in LEMMAS:
+    if isinstance(lemma, bool) or not isinstance(lemma, int):
+        raise TypeError(f"lemma must be the int 2 or 3, got {type(lemma).__name__} {lemma!r}")
+    if lemma not in LEMMAS:
         raise ValueError(f"lemma must be 2 or 3, got {lemma!r}")
     return int(lemma)
 
@@ -136,7 +139,7 @@ def sharp_threshold(game: MarkovGame, dag: DAG, lam: float, *, lemma: int) -> fl
     S, sizes = game.n_states, game.action_sizes
     if lemma == 2:
         counts = parent_action_counts(game, dag)
-        widths = [K * math.sqrt(k * (k - 1)) for K, k in zip(counts, sizes) if k > 1]
+        widths = [K * math.sqrt(k * (k - 1)) for K, k in zip(counts, sizes, strict=True) if k > 1]
         return lam / (S * max(widths)) if widths else math.inf
     sigma = _sigma_k(game)
     return lam / (S * game.n_joint_actions * math.sqrt(sigma)) if sigma > 0 else math.inf
@@ -193,7 +196,7 @@ def sharp_bound(game: MarkovGame, dag: DAG, lam: float, M: float, *, lemma: int,
     if lemma == 2:
         counts = parent_action_counts(game, dag)
         return M * max(lam * (1 - 1 / k) + math.sqrt(S * K * (1 - 1 / k)) * tau
-                       for K, k in zip(counts, sizes))
+                       for K, k in zip(counts, sizes, strict=True))
     return M * (lam * (1 - 1 / game.n_joint_actions) + math.sqrt(S * _sigma_k(game)) * tau)
 
 
@@ -235,11 +238,15 @@ def paper_threshold_within(action_sizes) -> bool:
     (True, False)
     """
     sizes = action_sizes.action_sizes if isinstance(action_sizes, MarkovGame) else _sizes(action_sizes)
-    return sum(1.0 - 1.0 / k for k in sizes) <= 4 * max(sizes) ** 2
+    # exact arithmetic: the boundary (e.g. 54 agents with three actions) must not depend on rounding
+    return sum(Fraction(k - 1, k) for k in sizes) <= 4 * max(sizes) ** 2
 
 
 def _sizes(action_sizes) -> tuple[int, ...]:
-    sizes = tuple(action_sizes) if not isinstance(action_sizes, (str, bytes)) else ()
+    try:
+        sizes = tuple(action_sizes) if not isinstance(action_sizes, (str, bytes)) else ()
+    except TypeError:
+        sizes = ()
     if not sizes or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in sizes):
         raise ValueError(f"action_sizes must be a game or a non-empty sequence of ints >= 1, got {action_sizes!r}")
     return sizes

@@ -37,11 +37,12 @@ import math
 import os
 import tempfile
 from dataclasses import dataclass
+from fractions import Fraction
 from importlib import resources
 
 import numpy as np
 
-from ._validation import non_negative, positive, probability
+from ._validation import non_negative, positive, probability, real_scalar
 from .dag import DAG
 from .game import MarkovGame
 from .gaps import nash_gap, optimality_gap
@@ -74,11 +75,51 @@ def _sizes(sizes) -> tuple[int, ...]:
     return tuple(int(k) for k in sizes)
 
 
+def _gamma(gamma) -> float:
+    gamma = real_scalar("gamma", gamma)
+    if not 0.0 <= gamma < 1.0:
+        raise ValueError(f"gamma must satisfy 0 <= gamma < 1, got {gamma!r}")
+    return gamma
+
+
+def _check_p(sizes, p) -> None:
+    for j, (k, pj) in enumerate(zip(sizes, p, strict=True)):
+        if k == 1 and pj != 1:
+            raise ValueError(f"agent {j} has one action: p[{j}] must be 1, got {float(pj)!r}")
+        if k > 1 and not 0 < pj < 1:
+            raise ValueError(f"p[{j}] must be in (0, 1), got {float(pj)!r}")
+
+
 def _per_agent(name: str, values, n: int, check) -> np.ndarray:
     arr = np.array([check(f"{name}[{j}]", v) for j, v in enumerate(values)], dtype=float)
     if arr.shape != (n,):
         raise ValueError(f"{name} must have one entry per agent ({n}), got {len(arr)}")
     return arr
+
+
+def _recursion(sizes, lam, x, p, d):
+    # the chain recursion from the last agent back, in whatever arithmetic its inputs carry
+    # (floats for games, fractions for exact values); returns (R, W)
+    _check_p(sizes, p)
+    n = len(sizes)
+    R, W = [None] * n, [None] * (n + 1)
+    W[n] = 0 * lam
+    reach, counts = [1 + 0 * lam], [1]
+    for j in range(n - 1):
+        reach.append(reach[-1] * p[j])
+        counts.append(counts[-1] * sizes[j])
+    for j in reversed(range(n)):
+        k = sizes[j]
+        if k == 1:
+            if x[j] != 0 or p[j] != 1:
+                raise ValueError(f"agent {j} has one action: x[{j}] must be 0 and p[{j}] must be 1")
+            R[j], W[j] = W[j + 1], W[j + 1]
+            continue
+        c = lam / counts[j]
+        D = (x[j] - c * (1 / (k + 0 * lam) - p[j])) / (d * reach[j] * p[j] * (1 - p[j]))
+        R[j] = W[j + 1] - D
+        W[j] = W[j + 1] - (1 - p[j]) * D
+    return R, W
 
 
 def chain_rewards(sizes, lam: float, x, p, gamma: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -112,26 +153,11 @@ def chain_rewards(sizes, lam: float, x, p, gamma: float = 0.0) -> tuple[np.ndarr
     sizes = _sizes(sizes)
     n = len(sizes)
     lam = non_negative("lam", lam)
-    x = _per_agent("x", x, n, lambda name, v: float(v))
+    x = _per_agent("x", x, n, real_scalar)
     p = _per_agent("p", p, n, probability)
-    d = 1.0 / (1.0 - gamma)
-    reach = np.concatenate([[1.0], np.cumprod(p)[:-1]])
-    counts = np.concatenate([[1], np.cumprod(sizes)[:-1]])
-    R, W = np.zeros(n), np.zeros(n + 1)
-    for j in reversed(range(n)):
-        k = sizes[j]
-        if k == 1:
-            if x[j] != 0 or p[j] != 1:
-                raise ValueError(f"agent {j} has one action: x[{j}] must be 0 and p[{j}] must be 1")
-            R[j], W[j] = W[j + 1], W[j + 1]
-            continue
-        if not 0 < p[j] < 1:
-            raise ValueError(f"p[{j}] must be in (0, 1), got {p[j]!r}")
-        c = lam / counts[j]
-        D = (x[j] - c * (1.0 / k - p[j])) / (d * reach[j] * p[j] * (1.0 - p[j]))
-        R[j] = W[j + 1] - D
-        W[j] = W[j + 1] - (1.0 - p[j]) * D
-    return R, W
+    gamma = _gamma(gamma)
+    R, W = _recursion(sizes, lam, [float(v) for v in x], [float(v) for v in p], 1.0 / (1.0 - gamma))
+    return np.array(R, dtype=float), np.array(W, dtype=float)
 
 
 def chain_game(sizes, R, gamma: float = 0.0) -> MarkovGame:
@@ -166,6 +192,7 @@ def chain_theta(sizes, p) -> list[np.ndarray]:
     """
     sizes = _sizes(sizes)
     p = _per_agent("p", p, len(sizes), probability)
+    _check_p(sizes, p)
     theta = []
     for j, k in enumerate(sizes):
         t = np.zeros((1, *sizes[:j], k))
@@ -230,6 +257,8 @@ def lemma3_witness(sizes=(2, 3, 2), lam: float = 0.1, delta: float = 1e-4, gamma
     (True, True)
     """
     sizes = _sizes(sizes)
+    if max(sizes) < 2:
+        raise ValueError(f"sizes must give some agent a choice, got {sizes!r}")
     lam = positive("lam", lam)
     delta = positive("delta", delta)
     if delta >= 1:
@@ -259,6 +288,7 @@ def lemma2_witness(sizes=(3, 2), lam: float = 0.1, p0: float = 0.6, gamma: float
     if sizes[0] < 2 or sizes[0] != max(sizes):
         raise ValueError(f"sizes[0] must be the largest number of actions and at least 2, got {sizes!r}")
     lam = positive("lam", lam)
+    gamma = _gamma(gamma)
     k = sizes[0]
     R, _ = chain_rewards([k], lam, [_inside(lam / math.sqrt(k * (k - 1))) * math.sqrt((k - 1) / k)], [p0], gamma)
     bandit = chain_game([k], R, gamma)
@@ -273,7 +303,7 @@ def lemma2_witness(sizes=(3, 2), lam: float = 0.1, p0: float = 0.6, gamma: float
 
 @dataclass(frozen=True)
 class Breach:
-    r"""A chain-game point just beyond a threshold: gradient norm and optimality gap in closed form.
+    r"""A chain-game point at a given gradient norm, with its gradient norm and optimality gap computed exactly.
 
     Attributes: ``sizes``, ``lam``, ``grad_norm``, ``gap`` (optimality gap), ``ratio`` (gap / :math:`\lambda M`,
     :math:`M = 1`), ``R`` and ``p`` (to build it with :func:`chain_game` and :func:`chain_theta` when small).
@@ -294,6 +324,9 @@ def threshold_breach(sizes, lam: float, grad_norm: float, p0: float, *, rest: fl
 
     The gradient is spread as :math:`x_j \propto 1 - 1/k_j`, which makes :math:`\sum_j x_j` largest for its
     norm. When ``grad_norm`` exceeds :math:`\tau_3^\sharp`, the gap grows without bound as ``p0`` shrinks.
+    The recursion runs in exact rational arithmetic on the floating-point inputs (the terms it adds
+    are of order :math:`1/p_0` and cancel), so the gap and the norm are exact for the stored ``x``
+    before their final rounding; ``x`` itself is ``grad_norm`` spread and rounded once.
 
     >>> b = threshold_breach([2] * 33, 1.0, 1.0 / (2 * 2**33 * 2), p0=1e-25)   # the paper's threshold
     >>> b.ratio > 2**34 * 33                          # beyond the printed 2^(N+1) N lambda M
@@ -302,16 +335,22 @@ def threshold_breach(sizes, lam: float, grad_norm: float, p0: float, *, rest: fl
     sizes = _sizes(sizes)
     lam = positive("lam", lam)
     grad_norm = non_negative("grad_norm", grad_norm)
-    weights = np.array([1.0 - 1.0 / k for k in sizes])
-    if weights.sum() == 0:
-        raise ValueError("no agent has a choice")
-    x = grad_norm * weights / math.sqrt(weights.sum())
-    p = np.where(np.array(sizes) > 1, rest, 1.0)
-    p[0] = p0 if sizes[0] > 1 else 1.0
-    R, W = chain_rewards(sizes, lam, x, p, gamma)
-    gap = float((max(0.0, float(R.max())) - W[0]) / (1.0 - gamma))
-    norm = math.sqrt(sum(xj**2 * k / (k - 1) for xj, k in zip(x, sizes) if k > 1))
-    return Breach(sizes, lam, norm, gap, gap / lam, R, p)
+    p0, rest = probability("p0", p0), probability("rest", rest)
+    gamma = _gamma(gamma)
+    weights = [1.0 - 1.0 / k for k in sizes]
+    if sum(weights) == 0:
+        raise ValueError("sizes: no agent has a choice")
+    if sizes[0] < 2:
+        raise ValueError(f"sizes[0] must be at least 2 (p0 is the first agent's probability), got {sizes!r}")
+    x = [grad_norm * w / math.sqrt(sum(weights)) for w in weights]
+    p = [rest if k > 1 else 1.0 for k in sizes]
+    p[0] = p0
+    exact = [Fraction(v) for v in x], [Fraction(v) for v in p]
+    R, W = _recursion(sizes, Fraction(lam), *exact, 1 / (1 - Fraction(gamma)))
+    gap = (max(Fraction(0), max(R)) - W[0]) / (1 - Fraction(gamma))
+    norm2 = sum(xj**2 * k / (k - 1) for xj, k in zip(exact[0], sizes, strict=True) if k > 1)
+    return Breach(sizes, lam, math.sqrt(norm2), float(gap), float(gap / Fraction(lam)),
+                  np.array([float(v) for v in R]), np.array(p))
 
 
 def _file(name: str) -> str:

@@ -219,7 +219,7 @@ def test_theorem_budget_too_small_is_undecided():
 def test_theorem_fails_when_the_budget_covers_the_bound(monkeypatch):
     # With a bound of 3 steps and a budget of 5 that is not enough, the bound is refuted.
     monkeypatch.setattr(paper, "iteration_bound", lambda *args, **kwargs: 3.0)
-    monkeypatch.setattr(paper, "sharp_iteration_bound", lambda *args, **kwargs: 3.0)
+    monkeypatch.setattr(paper.sharpened, "sharp_iteration_bound", lambda *args, **kwargs: 3.0)
     v = paper.theorem1(bnpg.games.climbing_game(gamma=0.5), bnpg.DAG.empty(2), 1.0, max_steps=5)
     assert v.measured is None and v.holds_as_printed is False and v.status == "fails"
 
