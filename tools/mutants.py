@@ -1,7 +1,7 @@
 r"""Mutation check: plant known bugs in the library and the audit, and require the tests to catch each one.
 
 Run it with ``make mutants`` (or ``.venv/bin/python tools/mutants.py``); it is not part of
-``make test``. It takes a few minutes: about two for the 33 mutants on a two-core machine (a
+``make test``. It takes a few minutes: about two for the 38 mutants on a two-core machine (a
 baseline run of half a minute, then a few seconds per mutant, since ``-x`` stops at the first
 failure; a mutant that survives costs its whole selection). The timings are in its table.
 
@@ -102,6 +102,9 @@ CONSTANTS = ("tests/test_constants.py", "tests/test_convergence.py", "bnpg/const
 BOUNDS = ("tests/test_bounds.py", "tests/test_constants.py", "bnpg/bounds.py")
 AUDIT = ("tests/test_bounds.py", "bnpg/audit.py")
 PAPER = ("tests/test_paper.py", "bnpg/paper.py")
+SHARPENED = ("tests/test_sharpened.py", "tests/test_witnesses.py", "bnpg/sharpened.py")
+WITNESSES = ("tests/test_witnesses.py", "bnpg/witnesses.py")
+SHARP_BOUNDS = ("tests/test_bounds_sharpened.py", "bnpg/bounds.py")
 FAST = ("tests/test_backends.py", "bnpg/_fast.py")
 
 #: The planted bugs. Keep them current with the library (see the module docstring).
@@ -226,8 +229,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "constants-lemma3-bound", "bnpg/constants.py",
-        "        return 2.0 ** (n + 1) * n * lam * M",
-        "        return 2.0 ** n * n * lam * M",
+        "    return 2.0 ** (n + 1) * n * lam * M",
+        "    return 2.0 ** n * n * lam * M",
         "printed lemma3_bound with 2^N instead of 2^(N+1)",
         CONSTANTS,
     ),
@@ -278,8 +281,8 @@ MUTANTS: tuple[Mutant, ...] = (
     # --- bnpg/paper.py: the statements' verdicts --------------------------------------------------
     Mutant(
         "paper-lemma2-hypothesis-skipped", "bnpg/paper.py",
-        "    holds = _within(gap, bound, game) if met else None",
-        "    holds = _within(gap, bound, game)",
+        "        _within(gap, bound, game) if met else None, _within(gap, sharp, game) if met else None,",
+        "        _within(gap, bound, game), _within(gap, sharp, game),",
         "Lemma 2's verdict given even when no point met the gradient threshold",
         PAPER,
     ),
@@ -336,8 +339,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "predecessor-no-scale", "bnpg/studies/predecessor.py",
-        "        g = scale * flat_gradient(x)",
-        "        g = flat_gradient(x)",
+        "        g = scale * np.concatenate([d.ravel() for d in gradient(game, policy.with_flat(x), lam, backend=backend)])",
+        "        g = np.concatenate([d.ravel() for d in gradient(game, policy.with_flat(x), lam, backend=backend)])",
         "their step taken on V(mu) instead of on their objective, 2^n/n times larger",
         ("tests/test_predecessor.py",),
     ),
@@ -348,6 +351,41 @@ MUTANTS: tuple[Mutant, ...] = (
         "        scale = lam / (S * n_actions[i])",
         "compiled barrier gradient normalised by |S||A^i| instead of |S||A^{P^i}|",
         FAST, needs_numba=True,
+    ),
+    Mutant(
+        "sharpened-tau2-paper-width", "bnpg/sharpened.py",
+        "        widths = [K * math.sqrt(k * (k - 1)) for K, k in zip(counts, sizes, strict=True) if k > 1]",
+        "        widths = [K * k for K, k in zip(counts, sizes, strict=True) if k > 1]",
+        "sharpened Lemma 2 threshold with K_i k_i in place of K_i sqrt(k_i (k_i - 1))",
+        SHARPENED,
+    ),
+    Mutant(
+        "sharpened-lemma3-bound-no-slack", "bnpg/sharpened.py",
+        "    return M * (lam * (1 - 1 / game.n_joint_actions) + math.sqrt(S * _sigma_k(game)) * tau)",
+        "    return M * (lam * (1 - 1 / game.n_joint_actions) + math.sqrt(_sigma_k(game)) * tau)",
+        "sharpened Lemma 3 bound drops the sqrt(|S|) of the Cauchy-Schwarz over states",
+        SHARPENED + PAPER,
+    ),
+    Mutant(
+        "sharpened-T-halved", "bnpg/sharpened.py",
+        "    return 2.0 * smoothness_bound(game, dag, lam) * gain / tau**2",
+        "    return smoothness_bound(game, dag, lam) * gain / tau**2",
+        "the sharpened iteration bound with its constant halved",
+        SHARPENED + SHARP_BOUNDS,
+    ),
+    Mutant(
+        "witnesses-chain-recursion", "bnpg/witnesses.py",
+        "        W[j] = W[j + 1] - (1 - p[j]) * D",
+        "        W[j] = W[j + 1] - D",
+        "chain game: the value recursion forgets the probability of the deviation",
+        WITNESSES,
+    ),
+    Mutant(
+        "bounds-sharp-threshold-sigma", "bnpg/bounds.py",
+        "    return LAM / (S * KAPPA) if lemma == 2 else LAM / (S * A * sp.sqrt(SIGMA_K))",
+        "    return LAM / (S * KAPPA) if lemma == 2 else LAM / (S * A * SIGMA_K)",
+        "symbolic sharpened Lemma 3 threshold with Sigma_k in place of its square root",
+        SHARP_BOUNDS,
     ),
 )
 

@@ -2,6 +2,8 @@
 
 * :mod:`bnpg.studies.lemmas`: Lemmas 2 and 3 on random (game, DAG, lambda, start) instances;
 * :mod:`bnpg.studies.lemma3_search`: an adversarial search for large optimality gaps under Lemma 3;
+* :mod:`bnpg.studies.sharpness_search`: the worst reward, in closed form, against the sharpened Lemmas 2
+  and 3 (:mod:`bnpg.sharpened`) on multi-state games;
 * :mod:`bnpg.studies.correlation`: product, chain and full DAGs from the same starting joint policies;
 * :mod:`bnpg.studies.predecessor`: the tabular experiment of Chen and Zhang (ICML 2023), rerun exactly
   (:mod:`bnpg.studies.torch_normal` replays their starting parameters).
@@ -10,4 +12,4 @@ Every study is pure and deterministic given its arguments (see :mod:`bnpg.instan
 dictionary of arrays that :func:`bnpg.results.save_results` writes.
 """
 
-__all__ = ["correlation", "lemma3_search", "lemmas", "predecessor", "torch_normal"]
+__all__ = ["correlation", "lemma3_search", "lemmas", "predecessor", "sharpness_search", "torch_normal"]
