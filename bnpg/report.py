@@ -51,7 +51,7 @@ def _ratio_figure(verdicts: list[Verdict]):
         x and np.isfinite(x) and x > 0 for x in printed + corrected) else 1e-3
     clip = lambda xs: [max(x, floor / 10) if np.isfinite(x) else np.nan for x in xs]  # noqa: E731
     ax.barh(y + 0.18, clip(printed), height=0.34, color="#4c72b0", label="measured / printed bound")
-    ax.barh(y - 0.18, clip(corrected), height=0.34, color="#dd8452", label="measured / corrected bound")
+    ax.barh(y - 0.18, clip(corrected), height=0.34, color="#dd8452", label="measured / corrected (sharpened) bound")
     ax.axvline(1.0, color="#cf222e", lw=1.5)
     ax.set_yticks(y, [v.statement for v in rows])
     ax.set_xscale("log")
@@ -75,7 +75,7 @@ def _theorem_figure(verdicts: list[Verdict]):
         ax.loglog(T, np.maximum(best, 1e-300), marker=".", label=r"$\min_{t<T}$ gap")
         ax.axhline(crossing.eps, color="gray", lw=0.8, label=r"$\epsilon$")
         for value, style, name in ((v.measured, "-", "T observed"), (v.bound_printed, "--", "T printed"),
-                                   (v.bound_corrected, "-.", "T corrected")):
+                                   (v.bound_corrected, "-.", "T sharpened")):
             if value is not None:
                 ax.axvline(value, color="k", ls=style, lw=0.8, label=name)
         ax.set_xlabel("T (steps of the dynamics (2))")

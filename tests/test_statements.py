@@ -86,9 +86,11 @@ def test_verdicts_on_a_game_agree_with_the_catalogue():
 
 
 def test_agrees_rejects_a_failure_of_a_statement_that_holds():
-    for key in ("lemma-2", "lemma-3", "lemma-4", "assumption-1"):
+    for key in ("lemma-2", "lemma-4", "assumption-1", "lemma-2-sharpened", "lemma-3-sharpened"):
         assert not statements.agrees(key, "fails")
         assert not statements.agrees(key, "fails as printed")
+    # Lemma 3 is false as printed (errata E16) but its corrected form must not fail
+    assert statements.agrees("lemma-3", "fails as printed") and not statements.agrees("lemma-3", "fails")
     assert not statements.agrees("theorem-1", "corrected form fails")
     assert statements.agrees("theorem-1", "fails as printed")
 
