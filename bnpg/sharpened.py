@@ -21,9 +21,11 @@ performance-difference lemma for agent :math:`i`'s deviation (visitation :math:`
 
 .. math::
 
-    \text{gain}_i \le \sum_s \frac{d'(s)}{d(s)}\sum_p \Big(c_i(1-\tfrac1{k_i})
-                       + \sqrt{1-\tfrac1{k_i}}\,\|g_{s,p}\|\Big)
-    \le M\Big(\lambda(1-\tfrac1{k_i}) + \sqrt{|\mathcal S|K_i(1-\tfrac1{k_i})}\,\tau\Big) \le \lambda M. \tag{S2}
+    \begin{aligned}
+    \text{gain}_i &\le \sum_s \frac{d'(s)}{d(s)}\sum_p \Big(c_i(1-\tfrac1{k_i})
+                       + \sqrt{1-\tfrac1{k_i}}\,\|g_{s,p}\|\Big) \\
+    &\le M\Big(\lambda(1-\tfrac1{k_i}) + \sqrt{|\mathcal S|K_i(1-\tfrac1{k_i})}\,\tau\Big) \le \lambda M. \qquad (S2)
+    \end{aligned}
 
 **Lemma 3, sharpened.** On a fully-correlated DAG the local advantages telescope (errata E11):
 :math:`Q(s,a) - V(s) = \lambda/(|\mathcal S|d(s)) + (G_s(a) - \lambda/(|\mathcal S||\mathcal A|))/(d(s)\pi(a\mid s))`
@@ -206,7 +208,9 @@ def sharp_factor(game: MarkovGame, dag: DAG, *, lemma: int) -> float:
     .. math::
 
         \rho_2 = \max_i\Big(1 - \tfrac{1}{k_i} + \frac{\sqrt{|\mathcal S| K_i(1-1/k_i)}}{|\mathcal S|\,\max_j K_j\sqrt{k_j(k_j-1)}}\Big),
-        \qquad
+
+    .. math::
+
         \rho_3 = 1 - \frac{1}{|\mathcal A|} + \frac{1}{\sqrt{|\mathcal S|}\,|\mathcal A|}.
 
     >>> import bnpg

@@ -258,7 +258,7 @@ def statement(key: str) -> Statement:
     """The :class:`Statement` with identifier ``key``.
 
     >>> statement("theorem-1").errata
-    ('E5', 'E6', 'E7', 'E12', 'E13')
+    ('E5', 'E6', 'E7', 'E12', 'E13', 'E17')
     """
     try:
         return _BY_KEY[key]

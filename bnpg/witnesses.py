@@ -11,8 +11,10 @@ with :math:`\pi_j = p_0\cdots p_{j-1}`, :math:`d = 1/(1-\gamma)`, :math:`c_j = \
 
 .. math::
 
-    g_j(0) = d\,\pi_j p_j (1-p_j) D_j + c_j\Big(\frac{1}{k_j} - p_j\Big), \qquad
-    g_j(b) = -\frac{g_j(0)}{k_j - 1}\ (b \ne 0), \qquad W_j = W_{j+1} - (1-p_j) D_j.
+    \begin{aligned}
+    g_j(0) &= d\,\pi_j p_j (1-p_j) D_j + c_j\Big(\frac{1}{k_j} - p_j\Big), \\
+    g_j(b) &= -\frac{g_j(0)}{k_j - 1}\ (b \ne 0), \qquad W_j = W_{j+1} - (1-p_j) D_j.
+    \end{aligned}
 
 Any target :math:`x_j = g_j(0)` is met by solving the first equation for :math:`D_j`, from the last
 agent back (:func:`chain_rewards`); the gradient norm is then

@@ -7,8 +7,10 @@ barrier's gradient :math:`b` does not involve it, so (:func:`gradient_map`, :fun
 
 .. math::
 
-    V_\theta(\mu) = \sum_{s,a} d(s)\,\pi_\theta(a\mid s)\,r(s,a) = c_\theta^\top r, \qquad
-    \nabla_\theta L_\lambda = J r + b, \qquad J = \partial \nabla_\theta V_\theta(\mu) / \partial r .
+    \begin{aligned}
+    V_\theta(\mu) &= \textstyle\sum_{s,a} d(s)\,\pi_\theta(a\mid s)\,r(s,a) = c_\theta^\top r, \\
+    \nabla_\theta L_\lambda &= J r + b, \qquad J = \partial \nabla_\theta V_\theta(\mu) / \partial r .
+    \end{aligned}
 
 For a comparator joint policy :math:`\pi_c` (Lemma 3: a deterministic joint policy; Lemma 2: agent
 :math:`i`'s deterministic rule over :math:`(s, a^{\mathcal P^i})`, the others unchanged) the gap is
