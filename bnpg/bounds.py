@@ -490,9 +490,9 @@ def game_parameters(game: MarkovGame, dag: DAG, *, M=None, theorem=None) -> dict
         K, k = max(pairs, key=lambda p: p[0] ** 2 * p[1] * (p[1] - 1))
         n, kappa = game.n_states, K * sp.sqrt(k * (k - 1))
         values[KAPPA], values[SIGMA_K] = kappa, sp.Rational(sum(1 - Fraction(1, a) for a in sizes))
-        if theorem == 1:  # (S2) at tau_2 over lambda M: the largest over the agents
+        if theorem == 1:  # (L2) at tau_2 over lambda M: the largest over the agents
             values[RHO] = sp.Max(*(1 - sp.Rational(1, a) + sp.sqrt(sp.Rational(b * (a - 1), n * a)) / kappa
                                    for b, a in pairs))
-        elif theorem == 2:  # (S3) at tau_3 over lambda M
+        elif theorem == 2:  # (L3) at tau_3 over lambda M
             values[RHO] = 1 - 1 / values[A] + 1 / (sp.sqrt(n) * values[A])
     return values

@@ -12,7 +12,9 @@ actions :math:`p`. Lemma 1 (corrected, errata E1) solved for the local advantage
                + \frac{g_{s,p}(a) - c_i/k_i}{d(s)\pi(p\mid s)\,\pi^i(a\mid s,p)},
     \qquad c_i = \frac{\lambda}{|\mathcal S| K_i},                                    \tag{S1}
 
-and every block sums to zero, so its largest entry is at most :math:`\sqrt{1-1/k_i}\,\|g_{s,p}\|_2`.
+and every block sums to zero, so its largest entry is at most :math:`\sqrt{1-1/k_i}\,\|g_{s,p}\|_2` (S2).
+The labels (S1)-(S3) are those of the book's chapter on sharper constants, where (S3) is the telescoping
+identity below.
 
 **Lemma 2, sharpened.** If :math:`\|g\|_2 \le \tau \le \tau_2^\sharp = \min_{i:\,k_i\ge2}
 \lambda/(|\mathcal S| K_i\sqrt{k_i(k_i-1)})`, every entry of every block is at most :math:`c_i/k_i`, (S1)
@@ -24,7 +26,7 @@ performance-difference lemma for agent :math:`i`'s deviation (visitation :math:`
     \begin{aligned}
     \text{gain}_i &\le \sum_s \frac{d'(s)}{d(s)}\sum_p \Big(c_i(1-\tfrac1{k_i})
                        + \sqrt{1-\tfrac1{k_i}}\,\|g_{s,p}\|\Big) \\
-    &\le M\Big(\lambda(1-\tfrac1{k_i}) + \sqrt{|\mathcal S|K_i(1-\tfrac1{k_i})}\,\tau\Big) \le \lambda M. \qquad (S2)
+    &\le M\Big(\lambda(1-\tfrac1{k_i}) + \sqrt{|\mathcal S|K_i(1-\tfrac1{k_i})}\,\tau\Big) \le \lambda M. \qquad (L2)
     \end{aligned}
 
 **Lemma 3, sharpened.** On a fully-correlated DAG the local advantages telescope (errata E11):
@@ -36,7 +38,7 @@ with :math:`G_s(a) = \sum_i g_i\,\pi(a\mid s)/\pi(a^{\mathcal P^i_+}\mid s) \le 
 .. math::
 
     V^\star(\mu) - V_\theta(\mu) \le M\Big(\lambda(1-\tfrac1{|\mathcal A|}) + \sqrt{|\mathcal S|\Sigma_k}\,\tau\Big)
-    \le \lambda M, \tag{S3}
+    \le \lambda M, \tag{L3}
 
 with no condition on :math:`N`. The paper's threshold :math:`\lambda/(2|\mathcal S||\mathcal A|\max_i k_i)`
 is within :math:`\tau_3^\sharp` exactly when :math:`\Sigma_k \le 4\max_i k_i^2`
@@ -44,9 +46,9 @@ is within :math:`\tau_3^\sharp` exactly when :math:`\Sigma_k \le 4\max_i k_i^2`
 
 **Tightness.** Both thresholds are the largest possible: for any :math:`\tau > \tau^\sharp` one-state
 games have points with :math:`\|g\| \le \tau` and gap / :math:`\lambda M` as large as one likes, and both
-bounds (S2)-(S3) are attained in the limit on one-state games (:mod:`bnpg.witnesses`).
+bounds (L2)-(L3) are attained in the limit on one-state games (:mod:`bnpg.witnesses`).
 
-**Theorems 1 and 2, sharpened.** With :math:`\rho` = (S2) or (S3) at :math:`\tau^\sharp` divided by
+**Theorems 1 and 2, sharpened.** With :math:`\rho` = (L2) or (L3) at :math:`\tau^\sharp` divided by
 :math:`\lambda M` (:func:`sharp_factor`, at most 1), the choice :math:`\lambda^\sharp = \epsilon/(\rho M)` makes
 the conclusion :math:`\epsilon`, and the ascent inequality asks for
 :math:`T^\sharp = 2\beta_{\lambda^\sharp} G / \tau^\sharp(\lambda^\sharp)^2` (:func:`sharp_iteration_bound`).
@@ -149,7 +151,7 @@ def sharp_threshold(game: MarkovGame, dag: DAG, lam: float, *, lemma: int) -> fl
 
 def sharp_bound(game: MarkovGame, dag: DAG, lam: float, M: float, *, lemma: int,
                 grad_norm: float | None = None) -> float:
-    r"""The sharpened conclusion (S2) or (S3) at points with :math:`\|\nabla L_\lambda\|_2 \le` ``grad_norm``.
+    r"""The sharpened conclusion (L2) or (L3) at points with :math:`\|\nabla L_\lambda\|_2 \le` ``grad_norm``.
 
     Parameters
     ----------
