@@ -140,6 +140,25 @@ def integer_choices(name: str, values) -> tuple[int, ...]:
     return out
 
 
+def discount_factor(name: str, value) -> float:
+    """Return ``value`` as a float in ``[0, 1)``."""
+    value = real_scalar(name, value)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must satisfy 0 <= {name} < 1, got {value!r}")
+    return value
+
+
+def action_counts(name: str, values) -> tuple[int, ...]:
+    """Return ``values`` (a non-empty sequence of ints >= 1, numpy ints allowed) as a tuple of ints."""
+    try:
+        out = tuple(values) if not isinstance(values, (str, bytes)) else ()
+    except TypeError:
+        out = ()
+    if not out or any(isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1 for k in out):
+        raise ValueError(f"{name} must be a non-empty sequence of ints >= 1, got {values!r}")
+    return tuple(int(k) for k in out)
+
+
 def interval(name: str, values, *, low: float, high: float, closed_high: bool = True) -> tuple[float, float]:
     """Return ``values`` as a pair ``(a, b)`` with ``low <= a <= b <= high`` (``< high`` if open)."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) != 2:

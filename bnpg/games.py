@@ -51,7 +51,7 @@ from math import prod
 
 import numpy as np
 
-from ._validation import as_generator, integer, real_array, real_scalar
+from ._validation import as_generator, discount_factor, integer, real_array, real_scalar
 from .coordination import coordination_game, predecessor_dag
 from .game import MarkovGame
 from .witnesses import witness
@@ -72,13 +72,6 @@ __all__ = [
 
 #: The climbing game's payoff, rows agent 0's action, columns agent 1's (Claus and Boutilier, 1998).
 CLIMBING_PAYOFF = ((11.0, -30.0, 0.0), (-30.0, 7.0, 6.0), (0.0, 0.0, 5.0))
-
-
-def _gamma(gamma) -> float:
-    gamma = real_scalar("gamma", gamma)
-    if not 0.0 <= gamma < 1.0:
-        raise ValueError(f"gamma must satisfy 0 <= gamma < 1, got {gamma!r}")
-    return gamma
 
 
 def _action_sizes(action_sizes) -> tuple[int, ...]:
@@ -161,7 +154,7 @@ def random_game(
     n_states = integer("n_states", n_states, minimum=1)
     sizes = _action_sizes(action_sizes)
     rng = as_generator(seed)
-    gamma = _gamma(gamma)
+    gamma = discount_factor("gamma", gamma)
     sparsity = real_scalar("sparsity", sparsity)
     if not 0.0 <= sparsity <= 1.0:
         raise ValueError(f"sparsity must lie in [0, 1], got {sparsity!r}")
@@ -230,7 +223,7 @@ def climbing_game(gamma: float = 0.9) -> MarkovGame:
     >>> bnpg.optimal_value(game)   # 11 / (1 - 0.5)
     22.0
     """
-    return _single_state(np.array(CLIMBING_PAYOFF), _gamma(gamma))
+    return _single_state(np.array(CLIMBING_PAYOFF), discount_factor("gamma", gamma))
 
 
 def penalty_payoff(k: float = -10.0) -> np.ndarray:
@@ -284,7 +277,7 @@ def penalty_game(k: float = -10.0, gamma: float = 0.9) -> MarkovGame:
     >>> game.r[0, 0, 2], bnpg.optimal_value(game)
     (np.float64(-20.0), 10.0)
     """
-    return _single_state(penalty_payoff(k), _gamma(gamma))
+    return _single_state(penalty_payoff(k), discount_factor("gamma", gamma))
 
 
 def matching_game(n_agents: int = 2, n_actions: int = 2, gamma: float = 0.9) -> MarkovGame:
@@ -320,7 +313,7 @@ def matching_game(n_agents: int = 2, n_actions: int = 2, gamma: float = 0.9) -> 
     """
     n = integer("n_agents", n_agents, minimum=1)
     m = integer("n_actions", n_actions, minimum=1)
-    gamma = _gamma(gamma)
+    gamma = discount_factor("gamma", gamma)
     grids = np.indices((m,) * n)
     payoff = np.all(grids == grids[0], axis=0).astype(float)
     return _single_state(payoff, gamma)
@@ -402,7 +395,7 @@ def search_game(
     p = real_scalar("p_new", p_new)
     if not 0.0 < p < 1.0:
         raise ValueError(f"p_new must satisfy 0 < p_new < 1 (else Assumption 1 fails), got {p!r}")
-    gamma = _gamma(gamma)
+    gamma = discount_factor("gamma", gamma)
     n_states = 2**cells
     if mu is None:
         mu = np.zeros(n_states)

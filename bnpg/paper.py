@@ -281,7 +281,7 @@ def lemma3(game: MarkovGame, lam: float, *, start=None, method: str = "armijo", 
     :math:`M(\lambda(1-1/|\mathcal A|) + \sqrt{|\mathcal S|\Sigma_k}\,\tau) \le \lambda M`
     (:func:`bnpg.sharpened.sharp_bound`), when that threshold is within the sharpened one
     (:func:`bnpg.sharpened.paper_threshold_within`), and ``None`` otherwise: there no bound holds
-    (errata E15). ``start`` is a fully-correlated DAG or a policy on one (default: the uniform policy
+    (errata E16). ``start`` is a fully-correlated DAG or a policy on one (default: the uniform policy
     on :meth:`bnpg.DAG.full`); the other arguments are those of :func:`lemma2`.
 
     >>> import bnpg

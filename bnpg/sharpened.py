@@ -59,7 +59,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from ._validation import non_negative, positive, real_scalar
+from ._validation import action_counts, non_negative, positive, real_scalar
 from .constants import (
     check_theorem,
     parent_action_counts,
@@ -243,19 +243,9 @@ def paper_threshold_within(action_sizes) -> bool:
     >>> paper_threshold_within([2] * 32), paper_threshold_within([2] * 33)
     (True, False)
     """
-    sizes = action_sizes.action_sizes if isinstance(action_sizes, MarkovGame) else _sizes(action_sizes)
+    sizes = action_sizes.action_sizes if isinstance(action_sizes, MarkovGame) else action_counts("action_sizes", action_sizes)
     # exact arithmetic: the boundary (e.g. 54 agents with three actions) must not depend on rounding
     return sum(Fraction(k - 1, k) for k in sizes) <= 4 * max(sizes) ** 2
-
-
-def _sizes(action_sizes) -> tuple[int, ...]:
-    try:
-        sizes = tuple(action_sizes) if not isinstance(action_sizes, (str, bytes)) else ()
-    except TypeError:
-        sizes = ()
-    if not sizes or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in sizes):
-        raise ValueError(f"action_sizes must be a game or a non-empty sequence of ints >= 1, got {action_sizes!r}")
-    return sizes
 
 
 def _theorem_lemma(game, dag, theorem) -> int:

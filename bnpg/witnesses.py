@@ -44,7 +44,14 @@ from importlib import resources
 
 import numpy as np
 
-from ._validation import non_negative, positive, probability, real_scalar
+from ._validation import (
+    action_counts,
+    discount_factor,
+    non_negative,
+    positive,
+    probability,
+    real_scalar,
+)
 from .dag import DAG
 from .game import MarkovGame
 from .gaps import nash_gap, optimality_gap
@@ -68,20 +75,6 @@ __all__ = [
 
 #: The shipped witnesses, by the statement they are tight for.
 WITNESSES = ("lemma-2", "lemma-3")
-
-
-def _sizes(sizes) -> tuple[int, ...]:
-    sizes = tuple(sizes)
-    if not sizes or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1 for k in sizes):
-        raise ValueError(f"sizes must be a non-empty sequence of ints >= 1, got {sizes!r}")
-    return tuple(int(k) for k in sizes)
-
-
-def _gamma(gamma) -> float:
-    gamma = real_scalar("gamma", gamma)
-    if not 0.0 <= gamma < 1.0:
-        raise ValueError(f"gamma must satisfy 0 <= gamma < 1, got {gamma!r}")
-    return gamma
 
 
 def _check_p(sizes, p) -> None:
@@ -152,12 +145,12 @@ def chain_rewards(sizes, lam: float, x, p, gamma: float = 0.0) -> tuple[np.ndarr
     >>> chain_rewards([2], 1.0, [0.5], [0.5])
     (array([-2.]), array([-1.,  0.]))
     """
-    sizes = _sizes(sizes)
+    sizes = action_counts("sizes", sizes)
     n = len(sizes)
     lam = non_negative("lam", lam)
     x = _per_agent("x", x, n, real_scalar)
     p = _per_agent("p", p, n, probability)
-    gamma = _gamma(gamma)
+    gamma = discount_factor("gamma", gamma)
     R, W = _recursion(sizes, lam, [float(v) for v in x], [float(v) for v in p], 1.0 / (1.0 - gamma))
     return np.array(R, dtype=float), np.array(W, dtype=float)
 
@@ -169,7 +162,7 @@ def chain_game(sizes, R, gamma: float = 0.0) -> MarkovGame:
     array([[0., 1.],
            [3., 3.]])
     """
-    sizes = _sizes(sizes)
+    sizes = action_counts("sizes", sizes)
     R = np.asarray(R, dtype=float)
     if R.shape != (len(sizes),):
         raise ValueError(f"R must have one entry per agent ({len(sizes)}), got shape {R.shape}")
@@ -192,7 +185,7 @@ def chain_theta(sizes, p) -> list[np.ndarray]:
     >>> policy.local(1)[0, 0].round(3).tolist(), policy.local(1)[0, 1].round(3).tolist()
     ([0.8, 0.1, 0.1], [0.333, 0.333, 0.333])
     """
-    sizes = _sizes(sizes)
+    sizes = action_counts("sizes", sizes)
     p = _per_agent("p", p, len(sizes), probability)
     _check_p(sizes, p)
     theta = []
@@ -258,7 +251,7 @@ def lemma3_witness(sizes=(2, 3, 2), lam: float = 0.1, delta: float = 1e-4, gamma
     >>> m["norm_ratio"] <= 1, 0.99 < m["ratio"] <= 1
     (True, True)
     """
-    sizes = _sizes(sizes)
+    sizes = action_counts("sizes", sizes)
     if max(sizes) < 2:
         raise ValueError(f"sizes must give some agent a choice, got {sizes!r}")
     lam = positive("lam", lam)
@@ -286,11 +279,11 @@ def lemma2_witness(sizes=(3, 2), lam: float = 0.1, p0: float = 0.6, gamma: float
     >>> m["norm_ratio"] <= 1, abs(m["ratio"] - 1) < 1e-8
     (True, True)
     """
-    sizes = _sizes(sizes)
+    sizes = action_counts("sizes", sizes)
     if sizes[0] < 2 or sizes[0] != max(sizes):
         raise ValueError(f"sizes[0] must be the largest number of actions and at least 2, got {sizes!r}")
     lam = positive("lam", lam)
-    gamma = _gamma(gamma)
+    gamma = discount_factor("gamma", gamma)
     k = sizes[0]
     R, _ = chain_rewards([k], lam, [_inside(lam / math.sqrt(k * (k - 1))) * math.sqrt((k - 1) / k)], [p0], gamma)
     bandit = chain_game([k], R, gamma)
@@ -334,11 +327,11 @@ def threshold_breach(sizes, lam: float, grad_norm: float, p0: float, *, rest: fl
     >>> b.ratio > 2**34 * 33                          # beyond the printed 2^(N+1) N lambda M
     True
     """
-    sizes = _sizes(sizes)
+    sizes = action_counts("sizes", sizes)
     lam = positive("lam", lam)
     grad_norm = non_negative("grad_norm", grad_norm)
     p0, rest = probability("p0", p0), probability("rest", rest)
-    gamma = _gamma(gamma)
+    gamma = discount_factor("gamma", gamma)
     weights = [1.0 - 1.0 / k for k in sizes]
     if sum(weights) == 0:
         raise ValueError("sizes: no agent has a choice")
