@@ -14,6 +14,9 @@ Scenarios (full DAGs throughout):
   of the size of P.
 * solvers -- Nash gap and mismatch coefficient M: policy-iteration steps and time in units of one
   pass over P.
+* sampled -- model-free estimates of the gradient (bnpg.sampled): agent-steps per second of the
+  simulation, and the cost of a sampled gradient as accurate as a stated fraction of the exact one's
+  norm (root-mean-square error 1% of |grad|), in units of one exact gradient.
 * start -- the README's ten-line example in a new process: cold (numba's cache empty), warm (the
   cache filled) and with numba unavailable, and `bnpg check` on a small game cold and warm; ratios
   to the numpy-only run.
@@ -39,6 +42,7 @@ import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
+from functools import partial  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -301,6 +305,44 @@ def start_times() -> list[str]:
     ]
 
 
+def sampled(repeats: int) -> list[str]:
+    """Simulation throughput and the cost of a sampled gradient at equal accuracy, against the exact one."""
+    from bnpg import games
+    from bnpg import sampled as smp
+
+    lines = ["sampled gradients (geometric horizon; B* = episodes for an RMS error of 1% of |grad|):",
+             f"  {'game':44} {'agent-steps/s':>14} {'B*':>10} {'method':>14} {'sampled/exact':>14}"]
+    cases = [
+        ("penalty, full DAG, gamma 0.5", games.penalty_game(gamma=0.5), 2),
+        ("random S=2, 3 agents, full, gamma 0.5", games.random_game(2, (2, 2, 2), seed=7, gamma=0.5), 3),
+        ("random S=10, 4 agents x 3, full, gamma 0.9", random_game(10, (3, 3, 3, 3), seed=1), 4),
+    ]
+    for name, game, n in cases:
+        dag = bnpg.DAG.full(n)
+        policy = bnpg.BNPolicy.random(game, dag, seed=0)
+        lam = 0.01
+        t_exact = best_time(partial(bnpg.gradient, game, policy, lam, backend="numpy"), repeats, number=20)
+        norm = bnpg.gradient_norm(bnpg.gradient(game, policy, lam))
+        batch = 20_000
+        for method in ("reinforce", "actor-critic"):
+            rng = np.random.default_rng(0)
+            est = smp.gradient_estimate(game, policy, lam, episodes=batch, horizon="geometric", rng=rng,
+                                        method=method)
+            per_episode = float(np.sum(est.flat_stderr() ** 2)) * batch   # trace of one episode's covariance
+            b_star = int(np.ceil(per_episode / (0.01 * norm) ** 2))
+            t_sim = best_time(partial(smp.simulate, game, policy, episodes=batch, horizon="geometric", rng=rng),
+                              repeats)
+            t_est = best_time(partial(smp.gradient_estimate, game, policy, lam, episodes=batch,
+                                      horizon="geometric", rng=rng, method=method), repeats)
+            rate = est.agent_steps / t_sim
+            ratio = t_est * b_star / batch / t_exact
+            lines.append(f"  {name if method == 'reinforce' else '':44} {rate:>14.3g} {b_star:>10,} "
+                         f"{method:>14} {ratio:>13.3g}x")
+    lines.append("  (sampled/exact: one estimate from B* episodes, timed at 20,000 and scaled, over one exact "
+                 "gradient; actor-critic uses the batch critic, whose bias B* leaves out)")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
@@ -326,7 +368,7 @@ def main() -> None:
         print(f"large: bnpg/floor {best:.2f}x best over best (the table); per round of the "
               f"interleaved timing: min {lo:.2f}x, median {mid:.2f}x, max {hi:.2f}x")
     print()
-    for line in solvers(repeats) + start_times():
+    for line in solvers(repeats) + sampled(repeats) + start_times():
         print(line)
 
 

@@ -30,9 +30,9 @@ from .policy import BNPolicy
 
 #: Submodules loaded on first use (sympy and matplotlib are slow to import).
 _LAZY = (
-    "audit", "book", "bounds", "cli", "convergence", "curvature", "data", "finite_differences", "games",
-    "instances", "paper", "plotting", "report", "results", "sharpened", "studies", "telescoping", "verdict",
-    "witnesses",
+    "audit", "book", "bounds", "cli", "convergence", "curvature", "data", "episodes", "finite_differences",
+    "games", "instances", "paper", "plotting", "report", "results", "sampled", "sampled_dynamics", "sharpened",
+    "studies", "telescoping", "verdict", "witnesses",
 )
 
 
