@@ -104,6 +104,7 @@ AUDIT = ("tests/test_bounds.py", "bnpg/audit.py")
 PAPER = ("tests/test_paper.py", "bnpg/paper.py")
 SHARPENED = ("tests/test_sharpened.py", "tests/test_witnesses.py", "bnpg/sharpened.py")
 WITNESSES = ("tests/test_witnesses.py", "bnpg/witnesses.py")
+SAMPLED = ("tests/test_sampled.py", "tests/test_episodes.py")
 SHARP_BOUNDS = ("tests/test_bounds_sharpened.py", "bnpg/bounds.py")
 FAST = ("tests/test_backends.py", "bnpg/_fast.py")
 
@@ -386,6 +387,49 @@ MUTANTS: tuple[Mutant, ...] = (
         "    return LAM / (S * KAPPA) if lemma == 2 else LAM / (S * A * SIGMA_K)",
         "symbolic sharpened Lemma 3 threshold with Sigma_k in place of its square root",
         SHARP_BOUNDS,
+    ),
+    Mutant(
+        "sampled-score-ignores-parents", "bnpg/sampled.py",
+        "        row = row * sizes[j] + actions[..., j]",
+        "        row = row * sizes[j]",
+        "sampled score: each agent's row ignores its parents' actions",
+        SAMPLED,
+    ),
+    Mutant(
+        "episodes-index-order", "bnpg/episodes.py",
+        "        for i in order:",
+        "        for i in range(n):",
+        "simulation draws the agents in index order, before their parents when edges go against it",
+        SAMPLED,
+    ),
+    Mutant(
+        "sampled-td-no-discount", "bnpg/sampled.py",
+        "        psi = batch.rewards + game.gamma * V[batch.states[:, 1:]] - V[batch.states[:, :-1]]",
+        "        psi = batch.rewards + V[batch.states[:, 1:]] - V[batch.states[:, :-1]]",
+        "actor-critic: the TD signal forgets the discount",
+        SAMPLED,
+    ),
+    Mutant(
+        "episodes-no-discount-weight", "bnpg/episodes.py",
+        "        return np.broadcast_to(self.gamma ** np.arange(self.alive.shape[1], dtype=float), "
+        "self.alive.shape).copy()",
+        "        return self.alive.astype(float)",
+        "fixed horizon: the steps are not weighted by gamma^t",
+        SAMPLED,
+    ),
+    Mutant(
+        "sampled-baseline-own-episode", "bnpg/sampled.py",
+        "    other_sum = own_sum.sum(axis=0) - own_sum",
+        "    other_sum = own_sum.sum(axis=0)",
+        "REINFORCE baseline: the episode's own returns enter its baseline",
+        SAMPLED,
+    ),
+    Mutant(
+        "sampled-expected-horizon-reversed", "bnpg/sampled.py",
+        "                part = _scored(policy, gamma**t * p, Q_rest[horizon - 1 - t])",
+        "                part = _scored(policy, gamma**t * p, Q_rest[t])",
+        "truncated mean: step t scored with the action values of t steps left instead of H - t",
+        SAMPLED,
     ),
 )
 
