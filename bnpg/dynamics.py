@@ -56,6 +56,8 @@ __all__ = [
     "RESOLUTION",
     "Trajectory",
     "ascend",
+    "check_metrics",
+    "check_stop_below",
     "gradient_ascent",
 ]
 
@@ -149,7 +151,12 @@ class Trajectory:
         return self.crossing.reached
 
 
-def _check_metrics(metrics) -> tuple[str, ...]:
+def check_metrics(metrics) -> tuple[str, ...]:
+    """``metrics`` as a tuple of names from :data:`METRICS`; anything else is a clear error.
+
+    >>> check_metrics(["value", "nash_gap"])
+    ('value', 'nash_gap')
+    """
     if isinstance(metrics, str) or not isinstance(metrics, Iterable):
         raise TypeError(f"metrics must be a sequence of metric names, got {metrics!r}")
     metrics = tuple(metrics)
@@ -157,6 +164,20 @@ def _check_metrics(metrics) -> tuple[str, ...]:
         if m not in METRICS:
             raise ValueError(f"metrics contains {m!r}; choose from {METRICS}")
     return metrics
+
+
+def check_stop_below(stop_below, metrics: tuple[str, ...]) -> dict:
+    """``stop_below`` (``None`` or ``{metric: value}`` over recorded ``metrics``) as a checked dict.
+
+    >>> check_stop_below({"nash_gap": 1}, ("nash_gap",))
+    {'nash_gap': 1.0}
+    """
+    stops = {} if stop_below is None else dict(stop_below)
+    for m, value in stops.items():
+        if m not in metrics:
+            raise ValueError(f"stop_below names {m!r}, which is not among metrics {metrics}")
+        stops[m] = real_scalar(f"stop_below[{m!r}]", value)
+    return stops
 
 
 class _Objective:
@@ -309,12 +330,8 @@ def ascend(
     if record_every is None:
         record_every = 1 if method == "fixed" else max(max_steps, 1)
     record_every = integer("record_every", record_every, minimum=1)
-    metrics = _check_metrics(metrics)
-    stops = {} if stop_below is None else dict(stop_below)
-    for m, value in stops.items():
-        if m not in metrics:
-            raise ValueError(f"stop_below names {m!r}, which is not among metrics {metrics}")
-        stops[m] = real_scalar(f"stop_below[{m!r}]", value)
+    metrics = check_metrics(metrics)
+    stops = check_stop_below(stop_below, metrics)
     if threshold is not None and "grad_norm" not in metrics:
         metrics = metrics + ("grad_norm",)
     max_move = positive("max_move", max_move)

@@ -198,8 +198,10 @@ def simulate(game: MarkovGame, policy: BNPolicy, *, episodes: int, horizon, rng:
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     n = game.n_agents
-    if horizon != "geometric":
-        fits_in_memory(f"{episodes} episodes of {horizon} steps", episodes * horizon * (8 * n + 17))
+    # the batch is padded to its longest episode; a geometric one is about log(B) / log(1/gamma) long
+    longest = horizon if horizon != "geometric" else (
+        1 if game.gamma == 0 else int(np.ceil((np.log(episodes) + 5) / -np.log(game.gamma))) + 1)
+    fits_in_memory(f"{episodes} episodes of up to {longest} steps", episodes * longest * (8 * n + 25))
 
     sizes = game.action_sizes
     S = game.n_states

@@ -21,8 +21,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ._validation import integer, non_negative, positive, real_scalar
-from .dynamics import METRICS, Trajectory
+from ._validation import integer, non_negative, positive
+from .dynamics import Trajectory, check_metrics, check_stop_below
 from .episodes import check_episodes, check_horizon
 from .evaluation import evaluate
 from .game import MarkovGame
@@ -32,16 +32,6 @@ from .policy import BNPolicy, check_policy
 from .sampled import check_estimator, gradient_estimate
 
 __all__ = ["sampled_ascent"]
-
-
-def _metrics(metrics) -> tuple[str, ...]:
-    if isinstance(metrics, str):
-        metrics = (metrics,)
-    out = tuple(metrics)
-    for m in out:
-        if m not in METRICS:
-            raise ValueError(f"metrics must be among {METRICS}, got {m!r}")
-    return out
 
 
 def sampled_ascent(
@@ -113,12 +103,8 @@ def sampled_ascent(
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     record_every = integer("record_every", record_every, minimum=1)
-    metrics = _metrics(metrics)
-    stops = {} if stop_below is None else dict(stop_below)
-    for m, value in stops.items():
-        if m not in metrics:
-            raise ValueError(f"stop_below names {m!r}, which is not among metrics {metrics}")
-        stops[m] = real_scalar(f"stop_below[{m!r}]", value)
+    metrics = check_metrics(metrics)
+    stops = check_stop_below(stop_below, metrics)
     v_star = optimal_value(game) if "optimality_gap" in metrics else None
 
     rows = {m: [] for m in (*metrics, "agent_steps")}
