@@ -7,6 +7,9 @@
 * ``predecessor-runs.npz``: every run of Chen and Zhang's tabular experiment, with and without the
   barrier (:func:`bnpg.studies.predecessor.predecessor_study`, ``python -m bnpg predecessor --out
   bnpg/data/predecessor-runs.npz``, about eight minutes on one core);
+* ``sampling-runs.npz``: the theorems' dynamics on the book's games, exact and with sampled gradients
+  (:func:`bnpg.studies.sampling.sampling_study`, ``python -m bnpg sampling --out
+  bnpg/data/sampling-runs.npz``, about seven minutes on one core);
 * ``predecessor-reference.npz``: what their own torch code records on the CPU for a few seeds,
   every iteration (:func:`bnpg.studies.predecessor.compare_with_reference`), against which the chapter
   checks the reproduction.
@@ -23,7 +26,8 @@ from pathlib import Path
 __all__ = ["FILES", "path"]
 
 #: The files shipped here.
-FILES = ("lemma3-search.json", "lemma3-worst.npz", "predecessor-runs.npz", "predecessor-reference.npz")
+FILES = ("lemma3-search.json", "lemma3-worst.npz", "predecessor-runs.npz", "predecessor-reference.npz",
+         "sampling-runs.npz")
 
 
 def path(name: str) -> Path:

@@ -5,6 +5,7 @@
 * :mod:`bnpg.studies.sharpness_search`: the worst reward, in closed form, against the sharpened Lemmas 2
   and 3 (:mod:`bnpg.sharpened`) on multi-state games;
 * :mod:`bnpg.studies.correlation`: product, chain and full DAGs from the same starting joint policies;
+* :mod:`bnpg.studies.sampling`: the theorems' dynamics with sampled gradients against the exact ones;
 * :mod:`bnpg.studies.predecessor`: the tabular experiment of Chen and Zhang (ICML 2023), rerun exactly
   (:mod:`bnpg.studies.torch_normal` replays their starting parameters).
 
@@ -12,4 +13,4 @@ Every study is pure and deterministic given its arguments (see :mod:`bnpg.instan
 dictionary of arrays that :func:`bnpg.results.save_results` writes.
 """
 
-__all__ = ["correlation", "lemma3_search", "lemmas", "predecessor", "sharpness_search", "torch_normal"]
+__all__ = ["correlation", "lemma3_search", "lemmas", "predecessor", "sampling", "sharpness_search", "torch_normal"]

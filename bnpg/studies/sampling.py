@@ -1,0 +1,249 @@
+r"""What sampling costs: the dynamics (2) with sampled gradients against the exact dynamics.
+
+For each of the book's games (chapters 6 and 7, :math:`\gamma = 0.5`, :math:`\epsilon` 2% of the value
+range), each theorem's target (Theorem 1: Nash gap at most :math:`\epsilon`; Theorem 2: optimality gap
+at most :math:`\epsilon`), the product and the fully-correlated DAG and three starts, the study runs the
+dynamics with the theorem's :math:`\lambda` and :math:`\eta = 1/\beta_\lambda`
+
+* exactly (:func:`bnpg.convergence.first_crossing`), which gives :math:`T`, the first step at the
+  target;
+* with each estimator of :data:`ESTIMATORS` (:func:`bnpg.sampled_dynamics.sampled_ascent`, geometric
+  horizon, a fresh batch per step), recording the exact gap every :data:`RECORD_EVERY` steps, for at
+  most :data:`BUDGET` times the exact run's steps (the product DAG's budget under Theorem 2, which the
+  theorem does not cover, is that of the full DAG).
+
+Every sampled run draws from its own generator, seeded by (``seed``, run index), so the study is a pure
+function of its arguments. ``python -m bnpg sampling --out bnpg/data/sampling-runs.npz`` makes the
+book's file (about seven minutes on one core).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .._validation import integer
+from ..constants import theory_setting, value_range_bound
+from ..convergence import first_crossing
+from ..dag import DAG
+from ..gaps import mismatch_coefficient
+from ..policy import BNPolicy
+from ..sampled_dynamics import sampled_ascent
+
+__all__ = [
+    "BUDGET",
+    "CURVE_EVERY",
+    "ESTIMATORS",
+    "GAMMA",
+    "RECORD_EVERY",
+    "STARTS",
+    "THEOREM_GAMES",
+    "book_games",
+    "case_setting",
+    "sampled_run",
+    "sampling_cases",
+    "sampling_study",
+]
+
+GAMMA = 0.5
+EPS_FRACTION = 0.02
+#: (method, episodes per step) of the sampled runs.
+ESTIMATORS = (("reinforce", 10), ("reinforce", 100), ("actor-critic", 10))
+STARTS = ("uniform", 1, 2)
+#: The sampled runs' exact gap is recorded every this many steps.
+RECORD_EVERY = 20
+#: The stored gap curves keep one recorded point in this many steps.
+CURVE_EVERY = 100
+#: A sampled run stops at this many times the exact run's steps if it has not reached the target.
+BUDGET = 4
+#: The games of each theorem's runs.
+THEOREM_GAMES = {1: ("random N=2", "random N=3", "penalty", "climbing"),
+                 2: ("random N=2", "penalty", "climbing", "matching N=3")}
+
+
+def book_games() -> dict:
+    """The games of chapters 6 and 7, by name.
+
+    >>> sorted(book_games())
+    ['climbing', 'matching N=3', 'penalty', 'random N=2', 'random N=3']
+    """
+    from .. import games
+
+    return {
+        "random N=2": games.random_game(2, (2, 2), seed=7, gamma=GAMMA),
+        "random N=3": games.random_game(2, (2, 2, 2), seed=7, gamma=GAMMA),
+        "penalty": games.penalty_game(gamma=GAMMA),
+        "climbing": games.climbing_game(gamma=GAMMA),
+        "matching N=3": games.matching_game(3, 2, gamma=GAMMA),
+    }
+
+
+def sampling_cases(theorems=(1, 2), games=None) -> list[tuple[int, str, str, str]]:
+    """Every (theorem, game, DAG, start) of the study, in the order it runs them.
+
+    Under Theorem 2 only the uniform start of the climbing game is run: from the random starts its exact
+    run takes about a million steps (chapter 7). ``games`` (names) restricts the games.
+
+    >>> len(sampling_cases()), len(sampling_cases((1,), games=("penalty",)))
+    (44, 6)
+    """
+    out = []
+    for theorem in theorems:
+        if theorem not in THEOREM_GAMES:
+            raise ValueError(f"theorems must be among {tuple(THEOREM_GAMES)}, got {theorem!r}")
+        for game in THEOREM_GAMES[theorem]:
+            if games is not None and game not in games:
+                continue
+            for dag in ("product", "full"):
+                for start in STARTS:
+                    if theorem == 2 and game == "climbing" and start != "uniform":
+                        continue
+                    out.append((theorem, game, dag, str(start)))
+    return out
+
+
+def case_setting(theorem: int, game) -> object:
+    r"""The theorem's :class:`~bnpg.constants.TheorySetting` for ``game`` at the study's :math:`\epsilon`.
+
+    >>> round(case_setting(1, book_games()["penalty"]).lam, 6)
+    0.4
+    """
+    eps = EPS_FRACTION * value_range_bound(game)
+    return theory_setting(game, DAG.full(game.n_agents), eps, theorem=theorem, M=mismatch_coefficient(game))
+
+
+def sampled_run(case, estimator, *, steps: int, seed, record_every: int = RECORD_EVERY, games=None):
+    """One sampled run of the study: ``case`` from :func:`sampling_cases`, ``estimator`` a (method,
+    episodes) pair, ``steps`` its budget, ``seed`` the entropy of its generator (the study uses
+    ``(seed, case index, estimator index)``). It stops at the theorem's target.
+
+    >>> run = sampled_run((1, "penalty", "full", "uniform"), ("reinforce", 10), steps=40, seed=(0, 0, 0))
+    >>> run.steps.tolist()
+    [0, 20, 40]
+    """
+    theorem, name, dag_name, start = case
+    game = (games or book_games())[name]
+    s = case_setting(theorem, game)
+    metric = "nash_gap" if theorem == 1 else "optimality_gap"
+    dag = DAG.empty(game.n_agents) if dag_name == "product" else DAG.full(game.n_agents)
+    method, batch = estimator
+    return sampled_ascent(game, _start(game, dag, start), s.lam, eta=s.eta, steps=steps, episodes=batch,
+                          horizon="geometric", rng=np.random.default_rng(list(seed)), method=method,
+                          record_every=record_every, metrics=(metric,), stop_below={metric: s.eps})
+
+
+def _start(game, dag: DAG, start: str) -> BNPolicy:
+    return BNPolicy(game, dag) if start == "uniform" else BNPolicy.random(game, dag, seed=int(start))
+
+
+def _first_below(run, metric: str, eps: float) -> int:
+    t = run.first_step_below(metric, eps)
+    return -1 if t is None else int(t)
+
+
+def sampling_study(seed: int = 0, *, theorems=(1, 2), games=None, estimators=ESTIMATORS, budget: int = BUDGET,
+                   record_every: int = RECORD_EVERY, max_steps: int | None = None,
+                   progress: Callable | None = None) -> dict:
+    r"""Run every case of :func:`sampling_cases` (of ``theorems`` and ``games``) exactly and with every
+    estimator. ``max_steps`` caps every run, exact and sampled (a quick look; the book's file has no cap).
+
+    Returns
+    -------
+    dict
+        Per case (arrays of length ``n_cases``): ``theorem``, ``game``, ``dag``, ``start``, ``eps``,
+        ``lam``, ``eta``, ``budget_steps`` and ``exact_T`` (first step at the target, -1 if none within
+        the budget). Per case and estimator (shape ``(n_cases, n_estimators)``): ``T`` (first recorded
+        step at the target, -1 if none), ``samples`` (actions drawn up to it, or over the whole run),
+        ``final_gap``, ``best_gap``. ``curve_steps`` and, per case and estimator, ``curves`` (the gap
+        every :data:`CURVE_EVERY` steps, NaN after the run ended), with ``exact_curves`` from the exact
+        dynamics at the same steps. ``estimators`` (``"method/episodes"``), ``record_every``,
+        ``bnpg_version``.
+
+    Examples
+    --------
+    >>> out = sampling_study(theorems=(1,), games=("climbing",), estimators=(("reinforce", 5),),
+    ...                      max_steps=100)
+    >>> out["T"].shape, int(out["budget_steps"].max())
+    ((6, 1), 100)
+    """
+    from .. import __version__
+    from ..dynamics import gradient_ascent
+
+    seed = integer("seed", seed, minimum=0)
+    budget = integer("budget", budget, minimum=1)
+    record_every = integer("record_every", record_every, minimum=1)
+    cap_all = None if max_steps is None else integer("max_steps", max_steps, minimum=1)
+    estimators = tuple((str(m), integer("episodes", b, minimum=1)) for m, b in estimators)
+    cases = sampling_cases(theorems, games)
+    games = book_games()
+    settings = {(c[0], c[1]): case_setting(c[0], games[c[1]]) for c in cases}
+
+    rows = {k: [] for k in ("theorem", "game", "dag", "start", "eps", "lam", "eta", "budget_steps", "exact_T")}
+    T = np.full((len(cases), len(estimators)), -1, dtype=np.int64)
+    samples = np.zeros_like(T)
+    final_gap = np.full(T.shape, np.nan)
+    best_gap = np.full(T.shape, np.nan)
+    runs = [(k, e) for k in range(len(cases)) for e in range(len(estimators))]
+    curves: dict = {}
+    exact_curves: dict = {}
+    for k, (theorem, name, dag_name, start) in enumerate(cases):
+        game, s = games[name], settings[theorem, name]
+        metric = "nash_gap" if theorem == 1 else "optimality_gap"
+        dag = DAG.empty(game.n_agents) if dag_name == "product" else DAG.full(game.n_agents)
+        policy = _start(game, dag, start)
+        if dag_name == "full" or theorem == 1:
+            cap = 2_000_000
+        else:   # the product DAG under Theorem 2: the full DAG's budget from the same start
+            full_T = _full_exact(game, s, start, metric, cap_all)
+            cap = (cap_all or 2_000_000) if full_T is None else budget * max(full_T, 1)
+        cap = cap if cap_all is None else min(cap, cap_all)
+        exact = first_crossing(game, policy, lam=s.lam, eta=s.eta, eps=s.eps, metric=metric,
+                               max_steps=cap, stop_at_crossing=True)
+        t_exact = exact.crossing.first_below
+        steps = budget * t_exact if t_exact is not None else cap
+        steps = max(record_every, -(-steps // record_every) * record_every)
+        steps = steps if cap_all is None else min(steps, cap_all)
+        ref = gradient_ascent(game, policy, lam=s.lam, eta=s.eta, steps=steps, record_every=record_every,
+                              metrics=(metric,))
+        exact_curves[k] = ref.metrics[metric]
+        for key, value in (("theorem", theorem), ("game", name), ("dag", dag_name), ("start", start),
+                           ("eps", s.eps), ("lam", s.lam), ("eta", s.eta), ("budget_steps", steps),
+                           ("exact_T", -1 if t_exact is None else t_exact)):
+            rows[key].append(value)
+    for k, e in runs if progress is None else progress(runs):
+        theorem = cases[k][0]
+        s = settings[cases[k][:2]]
+        metric = "nash_gap" if theorem == 1 else "optimality_gap"
+        run = sampled_run(cases[k], estimators[e], steps=rows["budget_steps"][k], seed=(seed, k, e),
+                          record_every=record_every, games=games)
+        gaps = run.metrics[metric]
+        T[k, e] = _first_below(run, metric, s.eps)
+        hit = np.flatnonzero(gaps <= s.eps)
+        samples[k, e] = run.agent_steps[hit[0]] if hit.size else run.agent_steps[-1]
+        final_gap[k, e], best_gap[k, e] = gaps[-1], gaps.min()
+        curves[k, e] = gaps
+    stride = max(1, CURVE_EVERY // record_every)
+    curves = {key: c[::stride] for key, c in curves.items()}
+    exact_curves = {key: c[::stride] for key, c in exact_curves.items()}
+    width = max(len(c) for c in exact_curves.values())
+    curve_steps = np.arange(width) * record_every * stride
+    pad = np.full((len(cases), len(estimators), width), np.nan, dtype=np.float32)
+    exact_pad = np.full((len(cases), width), np.nan, dtype=np.float32)
+    for (k, e), c in curves.items():
+        pad[k, e, :len(c)] = c
+    for k, c in exact_curves.items():
+        exact_pad[k, :len(c)] = c
+    out = {key: np.array(v) for key, v in rows.items()}
+    out.update(T=T, samples=samples, final_gap=final_gap, best_gap=best_gap, curves=pad,
+               exact_curves=exact_pad, curve_steps=curve_steps,
+               estimators=np.array([f"{m}/{b}" for m, b in estimators]), record_every=np.array(record_every),
+               seed=np.array(seed), study=np.array("sampling"), bnpg_version=np.array(__version__))
+    return out
+
+
+def _full_exact(game, s, start: str, metric: str, cap: int | None) -> int | None:
+    """The exact full-DAG run's first step at the target from ``start`` (``None`` if it does not get there)."""
+    run = first_crossing(game, _start(game, DAG.full(game.n_agents), start), lam=s.lam, eta=s.eta, eps=s.eps,
+                         metric=metric, max_steps=2_000_000 if cap is None else cap, stop_at_crossing=True)
+    return run.crossing.first_below
