@@ -179,3 +179,17 @@ def probability(name: str, value) -> float:
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
     return value
+
+
+def stop_thresholds(stop_below, metrics: tuple[str, ...]) -> dict:
+    """``stop_below`` (``None`` or ``{metric: value}`` over recorded ``metrics``) as a checked dict.
+
+    >>> stop_thresholds({"nash_gap": 1}, ("nash_gap",))
+    {'nash_gap': 1.0}
+    """
+    stops = {} if stop_below is None else dict(stop_below)
+    for m, value in stops.items():
+        if m not in metrics:
+            raise ValueError(f"stop_below names {m!r}, which is not among metrics {metrics}")
+        stops[m] = real_scalar(f"stop_below[{m!r}]", value)
+    return stops

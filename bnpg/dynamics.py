@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import integer, non_negative, positive, real_scalar
+from ._validation import integer, non_negative, positive, stop_thresholds
 from .constants import gradient_threshold
 from .game import MarkovGame
 from .gaps import nash_gap, optimal_value
@@ -57,7 +57,6 @@ __all__ = [
     "Trajectory",
     "ascend",
     "check_metrics",
-    "check_stop_below",
     "gradient_ascent",
 ]
 
@@ -164,20 +163,6 @@ def check_metrics(metrics) -> tuple[str, ...]:
         if m not in METRICS:
             raise ValueError(f"metrics contains {m!r}; choose from {METRICS}")
     return metrics
-
-
-def check_stop_below(stop_below, metrics: tuple[str, ...]) -> dict:
-    """``stop_below`` (``None`` or ``{metric: value}`` over recorded ``metrics``) as a checked dict.
-
-    >>> check_stop_below({"nash_gap": 1}, ("nash_gap",))
-    {'nash_gap': 1.0}
-    """
-    stops = {} if stop_below is None else dict(stop_below)
-    for m, value in stops.items():
-        if m not in metrics:
-            raise ValueError(f"stop_below names {m!r}, which is not among metrics {metrics}")
-        stops[m] = real_scalar(f"stop_below[{m!r}]", value)
-    return stops
 
 
 class _Objective:
@@ -331,7 +316,7 @@ def ascend(
         record_every = 1 if method == "fixed" else max(max_steps, 1)
     record_every = integer("record_every", record_every, minimum=1)
     metrics = check_metrics(metrics)
-    stops = check_stop_below(stop_below, metrics)
+    stops = stop_thresholds(stop_below, metrics)
     if threshold is not None and "grad_norm" not in metrics:
         metrics = metrics + ("grad_norm",)
     max_move = positive("max_move", max_move)

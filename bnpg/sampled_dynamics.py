@@ -21,8 +21,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ._validation import integer, non_negative, positive
-from .dynamics import Trajectory, check_metrics, check_stop_below
+from ._validation import integer, non_negative, positive, stop_thresholds
+from .dynamics import Trajectory, check_metrics
 from .episodes import check_episodes, check_horizon
 from .evaluation import evaluate
 from .game import MarkovGame
@@ -104,7 +104,7 @@ def sampled_ascent(
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     record_every = integer("record_every", record_every, minimum=1)
     metrics = check_metrics(metrics)
-    stops = check_stop_below(stop_below, metrics)
+    stops = stop_thresholds(stop_below, metrics)
     v_star = optimal_value(game) if "optimality_gap" in metrics else None
 
     rows = {m: [] for m in (*metrics, "agent_steps")}
