@@ -49,9 +49,11 @@ def test_a_shipped_run_is_what_todays_code_computes(shipped, k, e):
 
 def test_the_exact_runs_agree_with_the_chapters_first_crossings(shipped):
     # chapter 6 reports T = 6,972 for the penalty game, chain (= full for two agents) DAG, uniform
-    # start; first_below is T - 1.
-    k = sampling.sampling_cases().index((1, "penalty", "full", "uniform"))
-    assert shipped["exact_T"][k] + 1 == 6972
+    # start, and 6,868 for the product DAG, each with its own step 1/beta; first_below is T - 1.
+    cases = sampling.sampling_cases()
+    assert shipped["exact_T"][cases.index((1, "penalty", "full", "uniform"))] + 1 == 6972
+    assert shipped["exact_T"][cases.index((1, "penalty", "product", "uniform"))] + 1 == 6868
+    assert shipped["exact_T"][cases.index((1, "climbing", "product", "1"))] + 1 == 3050
 
 
 def test_a_small_study_is_reproducible_and_shaped():

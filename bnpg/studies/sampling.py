@@ -3,7 +3,8 @@ r"""What sampling costs: the dynamics (2) with sampled gradients against the exa
 For each of the book's games (chapters 6 and 7, :math:`\gamma = 0.5`, :math:`\epsilon` 2% of the value
 range), each theorem's target (Theorem 1: Nash gap at most :math:`\epsilon`; Theorem 2: optimality gap
 at most :math:`\epsilon`), the product and the fully-correlated DAG and three starts, the study runs the
-dynamics with the theorem's :math:`\lambda` and :math:`\eta = 1/\beta_\lambda`
+dynamics with the theorem's :math:`\lambda` and :math:`\eta = 1/\beta_\lambda`, each network with its own
+smoothness constant (:func:`case_setting`),
 
 * exactly (:func:`bnpg.convergence.first_crossing`), which gives :math:`T`, the first step at the
   target;
@@ -20,11 +21,12 @@ book's file (about seven minutes on one core).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
 from .._validation import integer
-from ..constants import theory_setting, value_range_bound
+from ..constants import smoothness_bound, theory_setting, value_range_bound
 from ..convergence import first_crossing
 from ..dag import DAG
 from ..gaps import mismatch_coefficient
@@ -103,14 +105,31 @@ def sampling_cases(theorems=(1, 2), games=None) -> list[tuple[int, str, str, str
     return out
 
 
-def case_setting(theorem: int, game) -> object:
-    r"""The theorem's :class:`~bnpg.constants.TheorySetting` for ``game`` at the study's :math:`\epsilon`.
+def case_setting(theorem: int, game, dag: str = "full") -> object:
+    r"""The theorem's :class:`~bnpg.constants.TheorySetting` for ``game`` and the network ``dag``
+    (``"product"`` or ``"full"``) at the study's :math:`\epsilon`: the theorem's :math:`\lambda`, and
+    :math:`\eta = 1/\beta_\lambda` with the network's own smoothness constant (Lemma 4). Theorem 2 does
+    not cover the product network; its runs take Theorem 2's :math:`\lambda` with their own
+    :math:`\beta_\lambda`.
 
-    >>> round(case_setting(1, book_games()["penalty"]).lam, 6)
-    0.4
+    >>> s = case_setting(1, book_games()["penalty"])
+    >>> round(s.lam, 6), bool(case_setting(1, book_games()["penalty"], "product").eta < s.eta)
+    (0.4, True)
     """
     eps = EPS_FRACTION * value_range_bound(game)
-    return theory_setting(game, DAG.full(game.n_agents), eps, theorem=theorem, M=mismatch_coefficient(game))
+    full = theory_setting(game, DAG.full(game.n_agents), eps, theorem=theorem, M=mismatch_coefficient(game))
+    if _dag(game, dag).is_fully_correlated:
+        return full
+    if theorem == 1:
+        return theory_setting(game, _dag(game, dag), eps, theorem=1, M=full.M)
+    beta = smoothness_bound(game, _dag(game, dag), full.lam)
+    return replace(full, beta=beta, eta=1.0 / beta)
+
+
+def _dag(game, name: str) -> DAG:
+    if name not in ("product", "full"):
+        raise ValueError(f"dag must be 'product' or 'full', got {name!r}")
+    return DAG.empty(game.n_agents) if name == "product" else DAG.full(game.n_agents)
 
 
 def sampled_run(case, estimator, *, steps: int, seed, record_every: int = RECORD_EVERY, games=None):
@@ -124,9 +143,9 @@ def sampled_run(case, estimator, *, steps: int, seed, record_every: int = RECORD
     """
     theorem, name, dag_name, start = case
     game = (games or book_games())[name]
-    s = case_setting(theorem, game)
+    s = case_setting(theorem, game, dag_name)
     metric = "nash_gap" if theorem == 1 else "optimality_gap"
-    dag = DAG.empty(game.n_agents) if dag_name == "product" else DAG.full(game.n_agents)
+    dag = _dag(game, dag_name)
     method, batch = estimator
     return sampled_ascent(game, _start(game, dag, start), s.lam, eta=s.eta, steps=steps, episodes=batch,
                           horizon="geometric", rng=np.random.default_rng(list(seed)), method=method,
@@ -177,7 +196,7 @@ def sampling_study(seed: int = 0, *, theorems=(1, 2), games=None, estimators=EST
     estimators = tuple((str(m), integer("episodes", b, minimum=1)) for m, b in estimators)
     cases = sampling_cases(theorems, games)
     games = book_games()
-    settings = {(c[0], c[1]): case_setting(c[0], games[c[1]]) for c in cases}
+    settings = {c[:3]: case_setting(c[0], games[c[1]], c[2]) for c in cases}
 
     rows = {k: [] for k in ("theorem", "game", "dag", "start", "eps", "lam", "eta", "budget_steps", "exact_T")}
     T = np.full((len(cases), len(estimators)), -1, dtype=np.int64)
@@ -188,14 +207,14 @@ def sampling_study(seed: int = 0, *, theorems=(1, 2), games=None, estimators=EST
     curves: dict = {}
     exact_curves: dict = {}
     for k, (theorem, name, dag_name, start) in enumerate(cases):
-        game, s = games[name], settings[theorem, name]
+        game, s = games[name], settings[theorem, name, dag_name]
         metric = "nash_gap" if theorem == 1 else "optimality_gap"
-        dag = DAG.empty(game.n_agents) if dag_name == "product" else DAG.full(game.n_agents)
+        dag = _dag(game, dag_name)
         policy = _start(game, dag, start)
         if dag_name == "full" or theorem == 1:
             cap = 2_000_000
         else:   # the product DAG under Theorem 2: the full DAG's budget from the same start
-            full_T = _full_exact(game, s, start, metric, cap_all)
+            full_T = _full_exact(game, case_setting(theorem, game), start, metric, cap_all)
             cap = (cap_all or 2_000_000) if full_T is None else budget * max(full_T, 1)
         cap = cap if cap_all is None else min(cap, cap_all)
         exact = first_crossing(game, policy, lam=s.lam, eta=s.eta, eps=s.eps, metric=metric,
@@ -213,7 +232,7 @@ def sampling_study(seed: int = 0, *, theorems=(1, 2), games=None, estimators=EST
             rows[key].append(value)
     for k, e in runs if progress is None else progress(runs):
         theorem = cases[k][0]
-        s = settings[cases[k][:2]]
+        s = settings[cases[k][:3]]
         metric = "nash_gap" if theorem == 1 else "optimality_gap"
         run = sampled_run(cases[k], estimators[e], steps=rows["budget_steps"][k], seed=(seed, k, e),
                           record_every=record_every, games=games)
