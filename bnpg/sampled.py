@@ -424,6 +424,9 @@ def agreement(estimate: Estimate, reference, *, alpha: float = 1e-4, atol: float
     est, err = estimate.flat(), estimate.flat_stderr()
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    if np.isnan(err).any():
+        raise ValueError(f"estimate has no standard errors (it was made from {estimate.episodes} episode); "
+                         "agreement needs at least 2")
     random = err > 0
     z = (est[random] - ref[random]) / err[random]
     threshold = NormalDist().inv_cdf(1 - alpha / (2 * max(int(random.sum()), 1)))
