@@ -95,7 +95,8 @@ _S, _A, _AP = r"|\mathcal S|", r"|\mathcal A|", r"|\mathcal A^{\mathcal P^i}|"
 _CH = {n: f"notebooks/{n}" for n in (
     "01-setting", "02-lemma1-gradient", "03-lemma4-smoothness", "04-lemma2-near-nash",
     "05-lemma3-near-optimal", "06-theorem1", "07-theorem2", "08-bounds-audit",
-    "09-value-of-correlation", "10-check-your-game", "11-predecessor", "12-sharper-constants")}
+    "09-value-of-correlation", "10-check-your-game", "11-predecessor", "12-sharper-constants",
+    "13-sampling")}
 
 #: Every statement of the paper in its order, then the results of this book.
 CATALOGUE: tuple[Statement, ...] = (
@@ -246,6 +247,13 @@ CATALOGUE: tuple[Statement, ...] = (
               "distribution.",
               chapter=_CH["11-predecessor"], function="bnpg.studies.predecessor.predecessor_run",
               paper=False),
+    Statement("sampled-gradients", "Section 5, future work", "sampled BN policy gradients", "holds",
+              "REINFORCE with a leave-one-out baseline and the exact-critic actor-critic are unbiased for "
+              r"$\nabla L_\lambda$ under a geometric horizon, and agree with the exact gradient within "
+              "their standard errors; with the theorems' step size the sampled dynamics reach the "
+              "theorems' targets in about as many steps as the exact ones, at the cost of the episodes "
+              "each step draws.",
+              chapter=_CH["13-sampling"], function="bnpg.sampled.gradient_estimate", paper=False),
 )
 
 #: Keys of the paper's own statements, in the paper's order.
