@@ -82,6 +82,21 @@ def _pair(text: str) -> tuple[float, float]:
     return low, high
 
 
+_SWEEP_EPILOG = ("Finished instances are kept in OUT.sweep.jsonl as they arrive; rerunning the same command "
+                 "after an interruption skips them, and the file is removed once OUT is written.")
+
+
+def _sweep_arguments(s) -> None:
+    """The options every sweep shares: where it runs, and its progress bar."""
+    s.add_argument("--jobs", type=_count("--jobs"), default=1,
+                   help="worker processes on this machine (default 1); the results do not depend on it")
+    s.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on the Dask cluster whose scheduler is at ADDRESS (default: the environment "
+                   "variable BNPG_SCHEDULER, if set); needs pip install 'bnpg[dask]'")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar or summary on stderr")
+    s.epilog = _SWEEP_EPILOG
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bnpg", description="Check the paper's statements on a game, or run the "
                      "book's studies at larger scale.")
@@ -126,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="lambda is log-uniform on LOW,HIGH (default 0.01,0.1)")
         s.add_argument("--gamma-range", type=_pair, default=(0.5, 0.9),
                        help="gamma is uniform on LOW,HIGH (default 0.5,0.9)")
-        s.add_argument("--no-progress", action="store_true")
+        _sweep_arguments(s)
 
     s = sub.add_parser("correlation", help="product vs chain vs full DAG from common starts",
                        description="Product, chain and full DAGs from the same starting joint policies.")
@@ -268,6 +283,7 @@ def _study(args) -> int:
     from .studies import correlation, lemmas
 
     out = _outputs([("--out", args.out, RESULT_EXTENSIONS)])["--out"]
+    store = out + ".sweep.jsonl" if args.command in ("lemma2", "lemma3") else None
     progress = None
     if not args.no_progress:
         from tqdm import tqdm
@@ -293,11 +309,14 @@ def _study(args) -> int:
         else:
             study = lemmas.lemma2_study if args.command == "lemma2" else lemmas.lemma3_study
             results = study(args.instances, args.seed, method=args.method, max_steps=args.max_steps,
-                            progress=progress, n_states=args.states, n_agents=args.agents,
+                            progress=progress is not None, jobs=args.jobs, scheduler=args.scheduler,
+                            store=store, n_states=args.states, n_agents=args.agents,
                             n_actions=args.actions, lam_range=args.lam_range, gamma_range=args.gamma_range)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, ImportError) as exc:   # ImportError: a scheduler without bnpg[dask]
         raise _Refused(str(exc)) from None
     save_results(out, results)
+    if store is not None and os.path.exists(store):
+        os.remove(store)
     print(summary(results))
     print(f"results written to {out}")
     return 0

@@ -18,7 +18,6 @@ An instance that does not reach the threshold is reported (``met = False``), nev
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
 
 from .._validation import integer
 from ..constants import lemma3_bound
@@ -80,11 +79,17 @@ def lemma_record(instance: Instance, *, method: str = "armijo", max_steps: int =
     }
 
 
-def _progress(iterable, progress: Callable | None):
-    return iterable if progress is None else progress(iterable)
+def _instance_record(k: int, seed: int, full: bool, options: dict, method: str, max_steps: int) -> dict:
+    """The record of instance ``k`` (one task of the sweep; a module-level function, so that worker
+    processes can import it)."""
+    rec = lemma_record(lemma_instance(seed, k, full=full, **options), method=method, max_steps=max_steps)
+    rec["index"] = k
+    return rec
 
 
-def _lemma_study(name: str, full: bool, n_instances, seed, method, max_steps, progress, options) -> dict:
+def _lemma_study(name: str, full: bool, n_instances, seed, method, max_steps, progress, options, sweep) -> dict:
+    from ..sweeps import run_sweep
+
     n_instances = integer("n_instances", n_instances, minimum=1)
     seed = integer("seed", seed, minimum=0)
     defaults = {
@@ -97,18 +102,17 @@ def _lemma_study(name: str, full: bool, n_instances, seed, method, max_steps, pr
         raise TypeError(f"unknown options {unknown}; choose from {sorted(defaults)}")
     options = {**defaults, **options}
     lemma_instance(seed, 0, full=full, **options)  # refuse bad options before any work
-    records = []
-    for k in _progress(range(n_instances), progress):
-        rec = lemma_record(lemma_instance(seed, k, full=full, **options), method=method, max_steps=max_steps)
-        rec["index"] = k
-        records.append(rec)
     meta = {"study": name, "seed": seed, "method": method, "max_steps": max_steps}
     meta.update({f"option_{k}": v for k, v in options.items()})
+    records = run_sweep(_instance_record, n_instances, args=(seed, full, options, method, max_steps), name=name,
+                        arguments={k: (list(v) if isinstance(v, tuple) else v) for k, v in meta.items()},
+                        progress=bool(progress), **sweep)
     return collate(records, meta)
 
 
 def lemma2_study(n_instances: int, seed: int, *, method: str = "armijo", max_steps: int = 5000,
-                 progress: Callable | None = None, **options) -> dict:
+                 progress: bool = False, jobs: int = 1, scheduler: str | None = None, store=None,
+                 **options) -> dict:
     r"""Lemma 2 on random (game, DAG, :math:`\lambda`) instances.
 
     Parameters
@@ -118,8 +122,11 @@ def lemma2_study(n_instances: int, seed: int, *, method: str = "armijo", max_ste
         Instance ``k`` is :func:`bnpg.instances.lemma_instance` ``(seed, k, full=False, **options)``.
     method, max_steps
         Passed to :func:`bnpg.ascend` through :func:`bnpg.paper.lemma2`.
-    progress : callable, optional
-        Wraps the iterable of instance indices (e.g. ``tqdm.tqdm``); it must yield the same items.
+    progress : bool, default False
+        A progress bar and a summary line on stderr.
+    jobs, scheduler, store
+        Where the instances run and where finished ones are kept: see :func:`bnpg.sweeps.run_sweep`.
+        The results are the same whatever ``jobs`` and ``scheduler``.
     **options
         Passed to :func:`bnpg.instances.lemma_instance` (``n_states``, ``n_agents``, ``n_actions``,
         ``lam_range``, ``gamma_range``, ``sparsity``, ``edge_prob``, ``init_scale``).
@@ -138,11 +145,13 @@ def lemma2_study(n_instances: int, seed: int, *, method: str = "armijo", max_ste
     >>> out["met"].tolist(), bool(out["nash_ratio"].max() <= 1)
     ([True, True], True)
     """
-    return _lemma_study("lemma2", False, n_instances, seed, method, max_steps, progress, options)
+    return _lemma_study("lemma2", False, n_instances, seed, method, max_steps, progress, options,
+                        dict(jobs=jobs, scheduler=scheduler, store=store))
 
 
 def lemma3_study(n_instances: int, seed: int, *, method: str = "armijo", max_steps: int = 5000,
-                 progress: Callable | None = None, **options) -> dict:
+                 progress: bool = False, jobs: int = 1, scheduler: str | None = None, store=None,
+                 **options) -> dict:
     r"""Lemma 3 on random games with fully-correlated DAGs (:meth:`bnpg.DAG.full`).
 
     Same parameters and output as :func:`lemma2_study`; Lemma 3 claims ``optimality_ratio <= 1``
@@ -154,4 +163,5 @@ def lemma3_study(n_instances: int, seed: int, *, method: str = "armijo", max_ste
     >>> out["n_edges"].tolist() == (out["n_agents"] * (out["n_agents"] - 1) // 2).tolist()
     True
     """
-    return _lemma_study("lemma3", True, n_instances, seed, method, max_steps, progress, options)
+    return _lemma_study("lemma3", True, n_instances, seed, method, max_steps, progress, options,
+                        dict(jobs=jobs, scheduler=scheduler, store=store))
