@@ -17,6 +17,9 @@ Scenarios (full DAGs throughout):
 * sampled -- model-free estimates of the gradient (bnpg.sampled): agent-steps per second of the
   simulation, and the cost of a sampled gradient as accurate as a stated fraction of the exact one's
   norm (root-mean-square error 1% of |grad|), in units of one exact gradient.
+* sweeps -- a sweep's throughput (the predecessor's runs for three agents) serially, with 2 worker
+  processes and on a 2-worker Dask LocalCluster, as ratios to the serial run, and how its time grows
+  with its size.
 * start -- the README's ten-line example in a new process: cold (numba's cache empty), warm (the
   cache filled) and with numba unavailable, and `bnpg check` on a small game cold and warm; ratios
   to the numpy-only run.
@@ -343,6 +346,41 @@ def sampled(repeats: int) -> list[str]:
     return lines
 
 
+def sweeps() -> list[str]:
+    """Throughput of a sweep on 1 and 2 workers and on a LocalCluster, as ratios taken in one run.
+
+    The sweep is the predecessor's experiment for three agents (48 runs of 2000 exact steps, about a
+    third of a second each): instances long enough that starting the workers does not dominate."""
+    from bnpg.studies.predecessor import predecessor_study
+
+    predecessor_study((3,), (1,), iterations=10)          # imports and compiled code loaded before timing
+
+    def timed(seeds, **kw) -> float:
+        start = time.perf_counter()
+        predecessor_study((3,), seeds, **kw)
+        return time.perf_counter() - start
+
+    seeds = range(1, 9)
+    serial = timed(seeds)
+    n = 6 * len(seeds)
+    lines = [f"sweeps: predecessor n=3, {n} runs: serial {n / serial:.2f} runs/s; "
+             f"2 jobs {serial / timed(seeds, jobs=2):.2f}x the serial throughput"]
+    try:
+        from distributed import LocalCluster
+    except ImportError:
+        lines.append("sweeps: LocalCluster n/a (pip install 'bnpg[dask]')")
+    else:
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+            address = cluster.scheduler_address
+            timed((1,), scheduler=address)                     # the workers import bnpg first
+            lines.append(f"sweeps: LocalCluster of 2 workers {serial / timed(seeds, scheduler=address):.2f}x "
+                         "the serial throughput")
+    half = timed(range(1, 5))
+    lines.append(f"sweeps: serial time for {n // 2} and {n} runs: {half:.1f} s and {serial:.1f} s "
+                 f"(ratio {serial / half:.2f}; a cost linear in the size gives 2)")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
@@ -368,7 +406,7 @@ def main() -> None:
         print(f"large: bnpg/floor {best:.2f}x best over best (the table); per round of the "
               f"interleaved timing: min {lo:.2f}x, median {mid:.2f}x, max {hi:.2f}x")
     print()
-    for line in solvers(repeats) + sampled(repeats) + start_times():
+    for line in solvers(repeats) + sampled(repeats) + sweeps() + start_times():
         print(line)
 
 

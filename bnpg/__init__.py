@@ -32,7 +32,7 @@ from .policy import BNPolicy
 _LAZY = (
     "audit", "book", "bounds", "cli", "convergence", "curvature", "data", "episodes", "finite_differences",
     "games", "instances", "paper", "plotting", "report", "results", "sampled", "sampled_dynamics", "sharpened",
-    "studies", "telescoping", "verdict", "witnesses",
+    "studies", "sweeps", "telescoping", "verdict", "witnesses",
 )
 
 

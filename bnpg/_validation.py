@@ -193,3 +193,21 @@ def stop_thresholds(stop_below, metrics: tuple[str, ...]) -> dict:
             raise ValueError(f"stop_below names {m!r}, which is not among metrics {metrics}")
         stops[m] = real_scalar(f"stop_below[{m!r}]", value)
     return stops
+
+
+def keyword_options(function, options: dict, *, exclude: tuple[str, ...] = ()) -> dict:
+    """``options`` over the keyword-only defaults of ``function`` (those in ``exclude`` left out); an
+    unknown name is a clear error.
+
+    >>> def f(*, a=1, b=2): ...
+    >>> keyword_options(f, {"b": 3})
+    {'a': 1, 'b': 3}
+    """
+    import inspect
+
+    defaults = {key: par.default for key, par in inspect.signature(function).parameters.items()
+                if par.kind is inspect.Parameter.KEYWORD_ONLY and key not in exclude}
+    unknown = sorted(set(options) - set(defaults))
+    if unknown:
+        raise TypeError(f"unknown options {unknown}; choose from {sorted(defaults)}")
+    return {**defaults, **options}

@@ -156,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--lam", type=_positive_float("--lam"), default=1e-4)
     s.add_argument("--method", choices=("path", "armijo", "lbfgs"), default="path")
     s.add_argument("--max-steps", type=_count("--max-steps", 0), default=5000)
-    s.add_argument("--no-progress", action="store_true")
+    _sweep_arguments(s)
 
     s = sub.add_parser("predecessor", help="Chen and Zhang's coordination-game runs, exactly",
                        description="Rerun the tabular experiment of Chen and Zhang (ICML 2023) through "
@@ -169,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seeds", type=_count("--seeds"), default=49,
                    help="use their seeds 1..SEEDS (default 49, all of theirs)")
     s.add_argument("--iterations", type=_count("--iterations"), default=2000)
-    s.add_argument("--no-progress", action="store_true")
+    _sweep_arguments(s)
 
     s = sub.add_parser("sampling", help="the theorems' dynamics with sampled gradients against the exact ones",
                        description="Run the dynamics (2) of the theorems on the book's games exactly and "
@@ -179,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "on one core).")
     s.add_argument("--out", required=True, metavar="PATH.npz|PATH.json")
     s.add_argument("--seed", type=_count("--seed", 0), default=0)
-    s.add_argument("--no-progress", action="store_true")
+    _sweep_arguments(s)
     return parser
 
 
@@ -283,39 +283,32 @@ def _study(args) -> int:
     from .studies import correlation, lemmas
 
     out = _outputs([("--out", args.out, RESULT_EXTENSIONS)])["--out"]
-    store = out + ".sweep.jsonl" if args.command in ("lemma2", "lemma3") else None
-    progress = None
-    if not args.no_progress:
-        from tqdm import tqdm
-
-        def progress(iterable):
-            return tqdm(iterable, desc=args.command, file=sys.stderr, unit="instance")
-
+    store = out + ".sweep.jsonl"
+    sweep = dict(progress=not args.no_progress, jobs=args.jobs, scheduler=args.scheduler, store=store)
     try:
         if args.command == "sampling":
             from .studies import sampling
 
-            results = sampling.sampling_study(args.seed, progress=progress)
+            results = sampling.sampling_study(args.seed, **sweep)
         elif args.command == "predecessor":
             from .studies import predecessor
 
             results = predecessor.predecessor_study(
-                args.agents, range(1, args.seeds + 1), iterations=args.iterations, progress=progress)
+                args.agents, range(1, args.seeds + 1), iterations=args.iterations, **sweep)
         elif args.command == "correlation":
             results = correlation.correlation_study(
                 args.games, args.starts, args.seed, n_states=args.states, n_agents=args.agents,
                 n_actions=args.actions, gamma=args.gamma, lam=args.lam, method=args.method,
-                max_steps=args.max_steps, progress=progress)
+                max_steps=args.max_steps, **sweep)
         else:
             study = lemmas.lemma2_study if args.command == "lemma2" else lemmas.lemma3_study
             results = study(args.instances, args.seed, method=args.method, max_steps=args.max_steps,
-                            progress=progress is not None, jobs=args.jobs, scheduler=args.scheduler,
-                            store=store, n_states=args.states, n_agents=args.agents,
-                            n_actions=args.actions, lam_range=args.lam_range, gamma_range=args.gamma_range)
+                            n_states=args.states, n_agents=args.agents, n_actions=args.actions,
+                            lam_range=args.lam_range, gamma_range=args.gamma_range, **sweep)
     except (TypeError, ValueError, ImportError) as exc:   # ImportError: a scheduler without bnpg[dask]
         raise _Refused(str(exc)) from None
     save_results(out, results)
-    if store is not None and os.path.exists(store):
+    if os.path.exists(store):
         os.remove(store)
     print(summary(results))
     print(f"results written to {out}")

@@ -43,6 +43,10 @@ class StoreError(ValueError):
 def _header(name: str, arguments: dict, n_instances: int) -> dict:
     from . import __version__
 
+    try:   # as the store holds it: tuples become lists
+        arguments = json.loads(json.dumps(arguments))
+    except (TypeError, ValueError):
+        raise TypeError(f"arguments must be JSON-serialisable, got {arguments!r}") from None
     return {"format": STORE_FORMAT, "sweep": name, "arguments": arguments, "n_instances": n_instances,
             "bnpg_version": __version__}
 
@@ -165,6 +169,7 @@ def run_sweep(function: Callable, n_instances: int, *, args: Sequence = (), name
     fh = None
     try:
         if store is not None:
+            os.makedirs(os.path.dirname(os.path.abspath(store)), exist_ok=True)
             fresh = not os.path.exists(store) or os.path.getsize(store) == 0
             fh = open(store, "a", encoding="utf-8")
             if fresh:

@@ -238,10 +238,19 @@ def test_same_seed_same_records_and_instances_stand_alone():
     assert sharpness_search(2, n_instances=3, seed=9, **options)["gamma"].tolist() != a["gamma"].tolist()
 
 
-def test_progress_wraps_the_indices():
-    seen = []
-    sharpness_search(3, n_instances=2, budget=1, restarts=0, progress=lambda it: seen.extend(it) or seen)
-    assert seen == [0, 1]
+def test_progress_counts_the_instances(capsys):
+    sharpness_search(3, n_instances=2, budget=1, restarts=0, progress=True)
+    err = capsys.readouterr().err
+    assert "2/2" in err and "sharpness-lemma3: 2 instances" in err
+
+
+def test_the_search_does_not_depend_on_the_number_of_jobs(tmp_path):
+    options = dict(n_instances=3, budget=2, restarts=0)
+    serial = sharpness_search(2, **options)
+    for other in (sharpness_search(2, jobs=2, **options), sharpness_search(2, store=tmp_path / "s.jsonl", **options)):
+        for key in serial:
+            x, y = np.asarray(serial[key]), np.asarray(other[key])
+            assert x.dtype == y.dtype and np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), key
 
 
 @pytest.mark.parametrize(("call", "name"), [

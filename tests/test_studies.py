@@ -140,16 +140,11 @@ def test_sweeps_report_points_that_miss_the_threshold():
     assert np.all(out["met"] == (out["grad_norm"] <= out["threshold"]))
 
 
-def test_sweep_progress_wrapper_sees_every_instance():
-    seen = []
-
-    def progress(iterable):
-        for k in iterable:
-            seen.append(k)
-            yield k
-
-    lemma3_study(3, seed=0, progress=progress)
-    assert seen == [0, 1, 2]
+def test_sweep_progress_counts_every_instance_and_ends_with_a_summary(capsys):
+    lemma3_study(3, seed=0, progress=True)
+    err = capsys.readouterr().err
+    assert "3/3" in err and "lemma3: 3 instances (0 resumed from the store) in" in err
+    assert err.rstrip().endswith("on 1 worker process")
 
 
 def test_sweeps_reject_bad_arguments():

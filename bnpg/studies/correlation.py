@@ -10,7 +10,7 @@ random games from several common starts per game.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from ..gaps import mismatch_coefficient, nash_gap, optimal_value, worst_value
 from ..instances import check_product_theta, common_start, correlation_instance
 from ..objective import resolve_backend
 from ..results import collate
+from ..sweeps import run_sweep
 
 __all__ = ["METHODS", "correlation_compare", "correlation_study"]
 
@@ -170,7 +171,10 @@ def correlation_study(
     threshold: float = 1e-6,
     reach_tol: float = 1e-4,
     backend: str = "auto",
-    progress: Callable | None = None,
+    progress: bool = False,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    store=None,
 ) -> dict:
     r"""Product vs chain vs full DAG on random games, from several common starts per game.
 
@@ -186,8 +190,11 @@ def correlation_study(
         As in :func:`bnpg.instances.correlation_instance`.
     lam, method, max_move, max_steps, threshold, reach_tol, backend
         As in :func:`correlation_compare`.
-    progress : callable, optional
-        Wraps the iterable of game indices (e.g. ``tqdm.tqdm``).
+    progress : bool, default False
+        A progress bar over the games and a summary line on stderr.
+    jobs, scheduler, store
+        Where the games run and where finished ones are kept (:func:`bnpg.sweeps.run_sweep`); the
+        results do not depend on them.
 
     Returns
     -------
@@ -215,21 +222,29 @@ def correlation_study(
         "threshold": threshold, "reach_tol": reach_tol, "backend": backend,
     }
     correlation_instance(seed, 0, **draws)  # refuse bad options before any work
-    records = []
-    for k in range(n_games) if progress is None else progress(range(n_games)):
-        game, starts = correlation_instance(seed, k, **draws)
-        M = mismatch_coefficient(game)
-        for j, theta in enumerate(starts):
-            rec = {
-                "game": k, "start": j, "n_states": game.n_states, "n_agents": game.n_agents,
-                "n_joint": game.n_joint_actions, "mismatch": M,
-            }
-            out = correlation_compare(game, theta, **options)
-            rec.update({key: v for key, v in out.items() if not key.endswith("_policy")})
-            records.append(rec)
     meta = {
         "study": "correlation", "seed": seed, "n_starts": n_starts, "gamma": gamma,
         "init_scale": init_scale, "lam": lam, "method": method, "max_move": max_move,
         "max_steps": max_steps, "threshold": threshold, "reach_tol": reach_tol,
     }
+    arguments = {**meta, **draws, "backend": backend}
+    per_game = run_sweep(_game_records, n_games, args=(seed, draws, options), name="correlation",
+                         arguments=arguments, jobs=jobs, scheduler=scheduler, store=store, progress=progress)
+    records = [rec for recs in per_game for rec in recs]
     return collate(records, meta)
+
+
+def _game_records(k: int, seed: int, draws: dict, options: dict) -> list[dict]:
+    """The records of game ``k`` and its starts (one task of the sweep)."""
+    game, starts = correlation_instance(seed, k, **draws)
+    M = mismatch_coefficient(game)
+    records = []
+    for j, theta in enumerate(starts):
+        rec = {
+            "game": k, "start": j, "n_states": game.n_states, "n_agents": game.n_agents,
+            "n_joint": game.n_joint_actions, "mismatch": M,
+        }
+        out = correlation_compare(game, theta, **options)
+        rec.update({key: v for key, v in out.items() if not key.endswith("_policy")})
+        records.append(rec)
+    return records

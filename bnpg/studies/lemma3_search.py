@@ -12,7 +12,7 @@ runs the whole search and keeps the worst point so that the book can reload and 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from ..instances import Instance, concentrated_policy
 from ..paper import lemma3
 from ..policy import BNPolicy
 from ..results import check_output_path, collate, save_instance, save_results
+from ..sweeps import run_sweep
 
 __all__ = ["lemma3_candidates", "lemma3_point", "lemma3_search", "provenance", "save_lemma3_search"]
 
@@ -193,9 +194,15 @@ def lemma3_search(
     *,
     method: str = "armijo",
     max_steps: int = 20000,
-    progress: Callable | None = None,
+    progress: bool = False,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    store=None,
 ) -> tuple[dict, list[BNPolicy]]:
     """Run :func:`lemma3_point` on every candidate of :func:`lemma3_candidates` (or any labelled list).
+
+    ``progress``, ``jobs``, ``scheduler`` and ``store`` are those of :func:`bnpg.sweeps.run_sweep`, one
+    task per candidate; the results do not depend on them.
 
     Returns
     -------
@@ -212,17 +219,26 @@ def lemma3_search(
     """
     if isinstance(candidates, (str, bytes)) or not isinstance(candidates, Sequence):
         raise TypeError("candidates must be a sequence of (label, Instance) pairs")
-    records, policies = [], []
-    for item in candidates if progress is None else progress(candidates):
+    for item in candidates:
         if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Instance)):
             raise TypeError("candidates must be a sequence of (label, Instance) pairs")
-        label, inst = item
-        rec, policy = lemma3_point(inst, method=method, max_steps=max_steps)
-        rec["label"] = str(label)
-        records.append(rec)
-        policies.append(policy)
+    arguments = {"labels": [str(label) for label, _ in candidates], "method": method, "max_steps": max_steps}
+    points = run_sweep(_search_point, len(candidates), args=(list(candidates), method, max_steps),
+                       name="lemma3_search", arguments=arguments, jobs=jobs, scheduler=scheduler, store=store,
+                       progress=progress)
+    records = [point["record"] for point in points]
+    policies = [inst.policy.with_theta([np.array(t) for t in point["theta"]])
+                for (_, inst), point in zip(candidates, points, strict=True)]
     meta = {"study": "lemma3_adversarial", "method": method, "max_steps": max_steps}
     return collate(records, meta), policies
+
+
+def _search_point(k: int, candidates, method: str, max_steps: int) -> dict:
+    """Candidate ``k`` climbed and measured (one task of the sweep): its record and the point reached."""
+    label, inst = candidates[k]
+    rec, policy = lemma3_point(inst, method=method, max_steps=max_steps)
+    rec["label"] = str(label)
+    return {"record": rec, "theta": [t.tolist() for t in policy.theta]}
 
 
 def save_lemma3_search(
@@ -230,7 +246,9 @@ def save_lemma3_search(
     *,
     method: str = "armijo",
     max_steps: int = 20000,
-    progress: Callable | None = None,
+    progress: bool = False,
+    jobs: int = 1,
+    scheduler: str | None = None,
     **candidate_options,
 ) -> dict:
     """Run :func:`lemma3_search` on :func:`lemma3_candidates` and write the results to ``folder``.
@@ -244,7 +262,7 @@ def save_lemma3_search(
     ----------
     folder : path
         Created if missing.
-    method, max_steps, progress
+    method, max_steps, progress, jobs, scheduler
         Passed to :func:`lemma3_search`.
     **candidate_options
         Passed to :func:`lemma3_candidates`.
@@ -267,7 +285,8 @@ def save_lemma3_search(
     for name in ("lemma3-search.json", "lemma3-worst.npz"):
         check_output_path(os.path.join(folder, name), (os.path.splitext(name)[1],), name="folder")
     candidates = lemma3_candidates(**candidate_options)
-    results, policies = lemma3_search(candidates, method=method, max_steps=max_steps, progress=progress)
+    results, policies = lemma3_search(candidates, method=method, max_steps=max_steps, progress=progress,
+                                      jobs=jobs, scheduler=scheduler)
     eligible = results["met"] & results["nonvacuous"]
     if not eligible.any():
         raise ValueError("no candidate met the gradient threshold with a non-vacuous bound")

@@ -17,9 +17,7 @@ An instance that does not reach the threshold is reported (``met = False``), nev
 
 from __future__ import annotations
 
-import inspect
-
-from .._validation import integer
+from .._validation import integer, keyword_options
 from ..constants import lemma3_bound
 from ..gaps import optimal_value
 from ..instances import Instance, lemma_instance
@@ -92,20 +90,12 @@ def _lemma_study(name: str, full: bool, n_instances, seed, method, max_steps, pr
 
     n_instances = integer("n_instances", n_instances, minimum=1)
     seed = integer("seed", seed, minimum=0)
-    defaults = {
-        key: par.default
-        for key, par in inspect.signature(lemma_instance).parameters.items()
-        if par.kind is inspect.Parameter.KEYWORD_ONLY and key != "full"
-    }
-    unknown = sorted(set(options) - set(defaults))
-    if unknown:
-        raise TypeError(f"unknown options {unknown}; choose from {sorted(defaults)}")
-    options = {**defaults, **options}
+    options = keyword_options(lemma_instance, options, exclude=("full",))
     lemma_instance(seed, 0, full=full, **options)  # refuse bad options before any work
     meta = {"study": name, "seed": seed, "method": method, "max_steps": max_steps}
     meta.update({f"option_{k}": v for k, v in options.items()})
     records = run_sweep(_instance_record, n_instances, args=(seed, full, options, method, max_steps), name=name,
-                        arguments={k: (list(v) if isinstance(v, tuple) else v) for k, v in meta.items()},
+                        arguments=meta,
                         progress=bool(progress), **sweep)
     return collate(records, meta)
 

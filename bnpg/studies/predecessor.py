@@ -33,7 +33,7 @@ can be negative, their ratio biased up. :func:`their_metrics` recomputes their n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -45,6 +45,7 @@ from ..game import MarkovGame
 from ..gaps import deviation_mdp, mismatch_coefficient, nash_gap, optimal_value
 from ..objective import gradient, resolve_backend
 from ..policy import BNPolicy
+from ..sweeps import run_sweep
 from .torch_normal import torch_normal
 
 __all__ = [
@@ -302,10 +303,14 @@ def predecessor_study(
     seeds: Sequence[int] = SEEDS,
     *,
     iterations: int = ITERATIONS,
-    progress: Callable | None = None,
+    progress: bool = False,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    store=None,
 ) -> dict:
     """Every run of their experiment, with and without the barrier: :func:`predecessor_run` per
-    (kind, n, DAG, seed).
+    (kind, n, DAG, seed). ``progress``, ``jobs``, ``scheduler`` and ``store`` are those of
+    :func:`bnpg.sweeps.run_sweep`, one task per run; the results do not depend on them.
 
     Returns
     -------
@@ -330,23 +335,33 @@ def predecessor_study(
     iterations = integer("iterations", iterations, minimum=1)
     steps = sorted(set(range(0, iterations, RECORD_EVERY)) | {iterations - 1})
     lams = {n: barrier_lambda(n) for n in ns}
-    jobs = [(kind, n, dag) for kind in KINDS for n in ns for dag in PREDECESSOR_DAGS]
-    runs = [(job, seed) for job in jobs for seed in seeds]
-    if progress is not None:
-        runs = progress(runs)
+    cases = [(kind, n, dag) for kind in KINDS for n in ns for dag in PREDECESSOR_DAGS]
+    runs = [(case, seed) for case in cases for seed in seeds]
+    arguments = {"ns": ns, "seeds": seeds, "iterations": iterations}
+    results = run_sweep(_run_task, len(runs), args=(runs, lams, iterations, steps), name="predecessor",
+                        arguments=arguments, jobs=jobs, scheduler=scheduler, store=store, progress=progress)
     collected: dict = {}
-    for (kind, n, dag), seed in runs:
-        lam = lams[n] if kind == "barrier" else 0.0
-        run = predecessor_run(n, dag, seed, lam=lam, iterations=iterations, record_steps=steps)
+    for ((kind, n, dag), _), run in zip(runs, results, strict=True):
         prefix = f"{kind}.n{n}.{dag}."
-        run["grad_norm_max"] = run["grad_norm"].max()
         for key in CURVES:
-            collected.setdefault(prefix + key, []).append(run[key].astype(np.float32))
+            collected.setdefault(prefix + key, []).append(np.array(run[key], dtype=np.float32))
         for key in ("their_J", "their_J_star", "their_ratio", "their_gap", "clipped", "grad_norm_max"):
-            collected.setdefault(prefix + key, []).append(run[key])
+            collected.setdefault(prefix + key, []).append(np.array(run[key]))
     out = {k: np.array(v) for k, v in collected.items()}
     out.update(study="predecessor", steps=np.array(steps), seeds=np.array(seeds), ns=np.array(ns),
                lam=np.array([lams[n] for n in ns]), bnpg_version=__version__, provenance=provenance())
+    return out
+
+
+def _run_task(r: int, runs, lams: dict, iterations: int, steps) -> dict:
+    """Run ``r`` of the study (one task of the sweep): its curves rounded to float32, as lists."""
+    (kind, n, dag), seed = runs[r]
+    run = predecessor_run(n, dag, seed, lam=lams[n] if kind == "barrier" else 0.0, iterations=iterations,
+                          record_steps=steps)
+    out = {key: run[key].astype(np.float32).tolist() for key in CURVES}
+    out.update({key: np.asarray(run[key]).tolist() for key in ("their_J", "their_J_star", "their_ratio",
+                                                                "their_gap", "clipped")})
+    out["grad_norm_max"] = float(run["grad_norm"].max())
     return out
 
 
@@ -386,7 +401,7 @@ def provenance() -> str:
     for obj in (coordination.coordination_game, coordination.coordination_reward, coordination.state_bits,
                 coordination.predecessor_dag, coordination.predecessor_scale, tn, predecessor_run,
                 their_metrics, truncated_value_iteration, barrier_lambda, initial_parameters,
-                predecessor_study, gaps.policy_iteration, gaps._deviation_mdp, gaps._others_weight,
+                predecessor_study, _run_task, gaps.policy_iteration, gaps._deviation_mdp, gaps._others_weight,
                 objective.gradient, objective.value_gradient, objective.barrier_gradient):
         digest.update(_code_without_docstrings(obj).encode())
     return digest.hexdigest()

@@ -20,7 +20,6 @@ book's file (about seven minutes on one core).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -32,6 +31,7 @@ from ..dag import DAG
 from ..gaps import mismatch_coefficient
 from ..policy import BNPolicy
 from ..sampled_dynamics import sampled_ascent
+from ..sweeps import run_sweep
 
 __all__ = [
     "BUDGET",
@@ -163,9 +163,11 @@ def _first_below(run, metric: str, eps: float) -> int:
 
 def sampling_study(seed: int = 0, *, theorems=(1, 2), games=None, estimators=ESTIMATORS, budget: int = BUDGET,
                    record_every: int = RECORD_EVERY, max_steps: int | None = None,
-                   progress: Callable | None = None) -> dict:
+                   progress: bool = False, jobs: int = 1, scheduler: str | None = None, store=None) -> dict:
     r"""Run every case of :func:`sampling_cases` (of ``theorems`` and ``games``) exactly and with every
     estimator. ``max_steps`` caps every run, exact and sampled (a quick look; the book's file has no cap).
+    ``progress``, ``jobs``, ``scheduler`` and ``store`` are those of :func:`bnpg.sweeps.run_sweep`, one task
+    per case; the results do not depend on them.
 
     Returns
     -------
@@ -187,7 +189,6 @@ def sampling_study(seed: int = 0, *, theorems=(1, 2), games=None, estimators=EST
     ((6, 1), 100)
     """
     from .. import __version__
-    from ..dynamics import gradient_ascent
 
     seed = integer("seed", seed, minimum=0)
     budget = integer("budget", budget, minimum=1)
@@ -195,56 +196,23 @@ def sampling_study(seed: int = 0, *, theorems=(1, 2), games=None, estimators=EST
     cap_all = None if max_steps is None else integer("max_steps", max_steps, minimum=1)
     estimators = tuple((str(m), integer("episodes", b, minimum=1)) for m, b in estimators)
     cases = sampling_cases(theorems, games)
-    games = book_games()
-    settings = {c[:3]: case_setting(c[0], games[c[1]], c[2]) for c in cases}
-
-    rows = {k: [] for k in ("theorem", "game", "dag", "start", "eps", "lam", "eta", "budget_steps", "exact_T")}
-    T = np.full((len(cases), len(estimators)), -1, dtype=np.int64)
-    samples = np.zeros_like(T)
-    final_gap = np.full(T.shape, np.nan)
-    best_gap = np.full(T.shape, np.nan)
-    runs = [(k, e) for k in range(len(cases)) for e in range(len(estimators))]
-    curves: dict = {}
-    exact_curves: dict = {}
-    for k, (theorem, name, dag_name, start) in enumerate(cases):
-        game, s = games[name], settings[theorem, name, dag_name]
-        metric = "nash_gap" if theorem == 1 else "optimality_gap"
-        dag = _dag(game, dag_name)
-        policy = _start(game, dag, start)
-        if dag_name == "full" or theorem == 1:
-            cap = 2_000_000
-        else:   # the product DAG under Theorem 2: the full DAG's budget from the same start
-            full_T = _full_exact(game, case_setting(theorem, game), start, metric, cap_all)
-            cap = (cap_all or 2_000_000) if full_T is None else budget * max(full_T, 1)
-        cap = cap if cap_all is None else min(cap, cap_all)
-        exact = first_crossing(game, policy, lam=s.lam, eta=s.eta, eps=s.eps, metric=metric,
-                               max_steps=cap, stop_at_crossing=True)
-        t_exact = exact.crossing.first_below
-        steps = budget * t_exact if t_exact is not None else cap
-        steps = max(record_every, -(-steps // record_every) * record_every)
-        steps = steps if cap_all is None else min(steps, cap_all)
-        ref = gradient_ascent(game, policy, lam=s.lam, eta=s.eta, steps=steps, record_every=record_every,
-                              metrics=(metric,))
-        exact_curves[k] = ref.metrics[metric]
-        for key, value in (("theorem", theorem), ("game", name), ("dag", dag_name), ("start", start),
-                           ("eps", s.eps), ("lam", s.lam), ("eta", s.eta), ("budget_steps", steps),
-                           ("exact_T", -1 if t_exact is None else t_exact)):
-            rows[key].append(value)
-    for k, e in runs if progress is None else progress(runs):
-        theorem = cases[k][0]
-        s = settings[cases[k][:3]]
-        metric = "nash_gap" if theorem == 1 else "optimality_gap"
-        run = sampled_run(cases[k], estimators[e], steps=rows["budget_steps"][k], seed=(seed, k, e),
-                          record_every=record_every, games=games)
-        gaps = run.metrics[metric]
-        T[k, e] = _first_below(run, metric, s.eps)
-        hit = np.flatnonzero(gaps <= s.eps)
-        samples[k, e] = run.agent_steps[hit[0]] if hit.size else run.agent_steps[-1]
-        final_gap[k, e], best_gap[k, e] = gaps[-1], gaps.min()
-        curves[k, e] = gaps
+    arguments = {"seed": seed, "cases": cases, "estimators": estimators, "budget": budget,
+                 "record_every": record_every, "max_steps": cap_all}
+    per_case = run_sweep(_case_record, len(cases), args=(cases, seed, estimators, budget, record_every, cap_all),
+                         name="sampling", arguments=arguments, jobs=jobs, scheduler=scheduler, store=store,
+                         progress=progress)
+    rows = {key: [case[key] for case in per_case]
+            for key in ("eps", "lam", "eta", "budget_steps", "exact_T")}
+    for j, key in enumerate(("theorem", "game", "dag", "start")):
+        rows[key] = [c[j] for c in cases]
+    T = np.array([[r["T"] for r in case["runs"]] for case in per_case], dtype=np.int64).reshape(
+        len(cases), len(estimators))
+    samples = np.array([[r["samples"] for r in case["runs"]] for case in per_case], dtype=np.int64).reshape(T.shape)
+    final_gap = np.array([[r["final_gap"] for r in case["runs"]] for case in per_case], dtype=float).reshape(T.shape)
+    best_gap = np.array([[r["best_gap"] for r in case["runs"]] for case in per_case], dtype=float).reshape(T.shape)
+    curves = {(k, e): np.array(r["curve"]) for k, case in enumerate(per_case) for e, r in enumerate(case["runs"])}
+    exact_curves = {k: np.array(case["exact_curve"]) for k, case in enumerate(per_case)}
     stride = max(1, CURVE_EVERY // record_every)
-    curves = {key: c[::stride] for key, c in curves.items()}
-    exact_curves = {key: c[::stride] for key, c in exact_curves.items()}
     width = max(len(c) for c in exact_curves.values())
     curve_steps = np.arange(width) * record_every * stride
     pad = np.full((len(cases), len(estimators), width), np.nan, dtype=np.float32)
@@ -253,12 +221,53 @@ def sampling_study(seed: int = 0, *, theorems=(1, 2), games=None, estimators=EST
         pad[k, e, :len(c)] = c
     for k, c in exact_curves.items():
         exact_pad[k, :len(c)] = c
-    out = {key: np.array(v) for key, v in rows.items()}
+    out = {key: np.array(rows[key]) for key in ("theorem", "game", "dag", "start", "eps", "lam", "eta",
+                                                 "budget_steps", "exact_T")}
     out.update(T=T, samples=samples, final_gap=final_gap, best_gap=best_gap, curves=pad,
                exact_curves=exact_pad, curve_steps=curve_steps,
                estimators=np.array([f"{m}/{b}" for m, b in estimators]), record_every=np.array(record_every),
                seed=np.array(seed), study=np.array("sampling"), bnpg_version=np.array(__version__))
     return out
+
+
+def _case_record(k: int, cases, seed: int, estimators, budget: int, record_every: int, cap_all) -> dict:
+    """Case ``k`` run exactly and with every estimator (one task of the sweep)."""
+    from ..dynamics import gradient_ascent
+
+    theorem, name, dag_name, start = cases[k]
+    games = book_games()
+    game = games[name]
+    s = case_setting(theorem, game, dag_name)
+    metric = "nash_gap" if theorem == 1 else "optimality_gap"
+    policy = _start(game, _dag(game, dag_name), start)
+    if dag_name == "full" or theorem == 1:
+        cap = 2_000_000
+    else:   # the product DAG under Theorem 2: the full DAG's budget from the same start
+        full_T = _full_exact(game, case_setting(theorem, game), start, metric, cap_all)
+        cap = (cap_all or 2_000_000) if full_T is None else budget * max(full_T, 1)
+    cap = cap if cap_all is None else min(cap, cap_all)
+    exact = first_crossing(game, policy, lam=s.lam, eta=s.eta, eps=s.eps, metric=metric,
+                           max_steps=cap, stop_at_crossing=True)
+    t_exact = exact.crossing.first_below
+    steps = budget * t_exact if t_exact is not None else cap
+    steps = max(record_every, -(-steps // record_every) * record_every)
+    steps = steps if cap_all is None else min(steps, cap_all)
+    ref = gradient_ascent(game, policy, lam=s.lam, eta=s.eta, steps=steps, record_every=record_every,
+                          metrics=(metric,))
+    stride = max(1, CURVE_EVERY // record_every)
+    runs = []
+    for e, estimator in enumerate(estimators):
+        run = sampled_run(cases[k], estimator, steps=steps, seed=(seed, k, e), record_every=record_every,
+                          games=games)
+        gaps = run.metrics[metric]
+        hit = np.flatnonzero(gaps <= s.eps)
+        runs.append({"T": _first_below(run, metric, s.eps),
+                     "samples": int(run.agent_steps[hit[0]] if hit.size else run.agent_steps[-1]),
+                     "final_gap": float(gaps[-1]), "best_gap": float(gaps.min()),
+                     "curve": [float(x) for x in gaps[::stride]]})
+    return {"eps": s.eps, "lam": s.lam, "eta": s.eta, "budget_steps": int(steps),
+            "exact_T": -1 if t_exact is None else int(t_exact),
+            "exact_curve": [float(x) for x in ref.metrics[metric][::stride]], "runs": runs}
 
 
 def _full_exact(game, s, start: str, metric: str, cap: int | None) -> int | None:

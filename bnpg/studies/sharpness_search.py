@@ -56,9 +56,9 @@ gap, :math:`M` and ``ratio`` = gap / :func:`~bnpg.sharpened.sharp_bound` at :mat
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import product
 
 import numpy as np
@@ -74,6 +74,7 @@ from ..objective import barrier_gradient, gradient, gradient_norm
 from ..policy import BNPolicy, check_policy
 from ..results import collate
 from ..sharpened import LEMMAS, sharp_bound, sharp_threshold
+from ..sweeps import run_sweep
 
 __all__ = ["INSIDE", "WorstPoint", "WorstReward", "gradient_map", "search_instance", "sharpness_search",
            "value_coefficients", "worst_point", "worst_reward"]
@@ -465,13 +466,13 @@ def _measure(point: WorstPoint, lemma: int, lam: float, tau: float, bound: float
             "max_reward": float(np.abs(game.r).max())}
 
 
-def sharpness_search(lemma: int, *, n_instances: int = 12, seed: int = 0,
-                     progress: Callable | None = None, **options) -> dict:
+def sharpness_search(lemma: int, *, n_instances: int = 12, seed: int = 0, progress: bool = False, jobs: int = 1,
+                     scheduler: str | None = None, store=None, **options) -> dict:
     r"""Run :func:`search_instance` on instances ``0, ..., n_instances - 1`` of ``seed``.
 
     The default 12 instances cover the default grid (:math:`|\mathcal S| \in \{1,2,3\}`,
-    :math:`N \in \{2,3\}`) twice. ``progress`` wraps the iterable of instance indices (e.g.
-    ``tqdm.tqdm``) and must yield the same items; ``options`` go to :func:`search_instance`.
+    :math:`N \in \{2,3\}`) twice; ``options`` go to :func:`search_instance`; ``progress``, ``jobs``,
+    ``scheduler`` and ``store`` to :func:`bnpg.sweeps.run_sweep` (the results do not depend on them).
 
     Returns
     -------
@@ -486,15 +487,13 @@ def sharpness_search(lemma: int, *, n_instances: int = 12, seed: int = 0,
     >>> out["index"].tolist(), bool(out["met"].all()), bool(out["ratio"].max() <= 1)
     ([0, 1], True, True)
     """
+    from .._validation import keyword_options
+
     lemma, seed = _lemma(lemma), integer("seed", seed, minimum=0)
     indices = range(integer("n_instances", n_instances, minimum=1))
-    defaults = {k: p.default for k, p in inspect.signature(search_instance).parameters.items()
-                if p.kind is inspect.Parameter.KEYWORD_ONLY}
-    unknown = sorted(set(options) - set(defaults))
-    if unknown:
-        raise TypeError(f"unknown options {unknown}; choose from {sorted(defaults)}")
-    options = {**defaults, **options}
+    options = keyword_options(search_instance, options)
     _options(**options)  # refuse bad options before any work
-    records = [search_instance(lemma, seed, k, **options)
-               for k in (indices if progress is None else progress(indices))]
-    return collate(records, {"study": f"sharpness-lemma{lemma}", **{f"option_{k}": v for k, v in options.items()}})
+    meta = {"study": f"sharpness-lemma{lemma}", **{f"option_{k}": v for k, v in options.items()}}
+    return collate(run_sweep(partial(search_instance, lemma, seed, **options), len(indices), name=meta["study"],
+                             arguments={"seed": seed, **meta}, jobs=jobs, scheduler=scheduler, store=store,
+                             progress=progress), meta)
