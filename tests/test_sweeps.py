@@ -142,3 +142,60 @@ def test_the_command_with_two_jobs_writes_the_serial_file(tmp_path):
     subprocess.run(_command(serial), check=True, capture_output=True)
     subprocess.run(_command(parallel, "--jobs", "2"), check=True, capture_output=True)
     assert serial.read_bytes() == parallel.read_bytes()
+
+
+def test_the_scheduler_can_come_from_the_environment(monkeypatch):
+    serial = run_sweep(square_plus, 4, args=(5,))
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        monkeypatch.setenv("BNPG_SCHEDULER", cluster.scheduler_address)
+        assert run_sweep(square_plus, 4, args=(5,)) == serial
+
+
+def test_the_command_refuses_another_sweeps_store(tmp_path):
+    out = tmp_path / "r.json"
+    store = tmp_path / "r.json.sweep.jsonl"
+    run_sweep(square_plus, 3, args=(0,), name="other", store=store)
+    before = store.read_bytes()
+    proc = subprocess.run(_command(out), capture_output=True, text=True)
+    assert proc.returncode == 2 and "belongs to another sweep" in proc.stderr
+    assert store.read_bytes() == before and not out.exists()
+
+
+def test_the_progress_bar_counts_resumed_instances_and_names_the_workers(tmp_path, capsys):
+    store = tmp_path / "s.jsonl"
+    run_sweep(square_plus, 4, args=(0,), name="demo", store=store)
+    lines = store.read_text().splitlines()
+    store.write_text("\n".join(lines[:3]) + "\n")                     # two instances kept
+    run_sweep(square_plus, 4, args=(0,), name="demo", store=store, jobs=2, progress=True)
+    err = capsys.readouterr().err
+    assert "4/4" in err and "demo: 4 instances (2 resumed from the store) in" in err
+    assert err.rstrip().endswith("on 2 worker processes")
+
+
+@pytest.mark.parametrize("study", ["correlation", "sampling"])
+def test_other_studies_do_not_depend_on_the_number_of_jobs(study):
+    if study == "correlation":
+        from bnpg.studies.correlation import correlation_study
+
+        def run(**kw):
+            return correlation_study(3, 2, seed=0, max_steps=200, **kw)
+    else:
+        from bnpg.studies.sampling import sampling_study
+
+        def run(**kw):
+            return sampling_study(theorems=(1,), games=("penalty",), estimators=(("reinforce", 3),),
+                                  max_steps=60, record_every=20, **kw)
+    serial = run()
+    parallel = run(jobs=2)
+    for key in serial:
+        x, y = np.asarray(serial[key]), np.asarray(parallel[key])
+        assert x.dtype == y.dtype and np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), key
+
+
+def test_results_come_back_in_instance_order_whatever_the_store_holds(tmp_path):
+    store = tmp_path / "s.jsonl"
+    run_sweep(square_plus, 6, args=(0,), name="demo", store=store)
+    lines = store.read_text().splitlines()
+    kept = [x for x in lines[1:] if json.loads(x)["index"] in (4, 1)]
+    store.write_text("\n".join([lines[0], *reversed(kept)]) + "\n")    # 4 then 1, out of order
+    assert run_sweep(square_plus, 6, args=(0,), name="demo", store=store) == [square_plus(k, 0) for k in range(6)]

@@ -105,6 +105,7 @@ PAPER = ("tests/test_paper.py", "bnpg/paper.py")
 SHARPENED = ("tests/test_sharpened.py", "tests/test_witnesses.py", "bnpg/sharpened.py")
 WITNESSES = ("tests/test_witnesses.py", "bnpg/witnesses.py")
 SAMPLED = ("tests/test_sampled.py", "tests/test_episodes.py")
+SWEEPS = ("tests/test_sweeps.py",)
 SHARP_BOUNDS = ("tests/test_bounds_sharpened.py", "bnpg/bounds.py")
 FAST = ("tests/test_backends.py", "bnpg/_fast.py")
 
@@ -430,6 +431,27 @@ MUTANTS: tuple[Mutant, ...] = (
         "                part = _scored(policy, gamma**t * p, Q_rest[t])",
         "truncated mean: step t scored with the action values of t steps left instead of H - t",
         SAMPLED,
+    ),
+    Mutant(
+        "sweeps-completion-order", "bnpg/sweeps.py",
+        "    return [done[k] for k in range(n_instances)]",
+        "    return list(done.values())",
+        "sweep results in the order instances finished or were stored, not in instance order",
+        SWEEPS,
+    ),
+    Mutant(
+        "sweeps-no-skip", "bnpg/sweeps.py",
+        "    todo = [k for k in range(n_instances) if k not in done]",
+        "    todo = list(range(n_instances))",
+        "a resumed sweep runs again the instances its store holds",
+        SWEEPS,
+    ),
+    Mutant(
+        "sweeps-keep-cut-line", "bnpg/sweeps.py",
+        "    if not data.endswith(b\"\\n\"):",
+        "    if False:",
+        "a store's last line cut short by a kill is kept instead of dropped",
+        SWEEPS,
     ),
 )
 
