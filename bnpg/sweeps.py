@@ -54,8 +54,9 @@ def _header(name: str, arguments: dict, n_instances: int) -> dict:
 def read_store(path, header: dict) -> dict[int, object]:
     """The finished instances of the store at ``path``, checked against the sweep's ``header``.
 
-    A last line without its newline (a write cut short) is dropped from the file. Anything else that is
-    not a line this sweep wrote raises :class:`StoreError`.
+    The header is checked first; then a last line without its newline (a write cut short) is dropped
+    from the file. Anything else that is not a line this sweep wrote raises :class:`StoreError`, and
+    the file is left as it was.
 
     >>> import os, tempfile
     >>> folder = tempfile.mkdtemp()
@@ -67,16 +68,15 @@ def read_store(path, header: dict) -> dict[int, object]:
         return {}
     with open(path, "rb") as fh:
         data = fh.read()
-    if not data.endswith(b"\n"):
-        cut = data.rfind(b"\n") + 1
-        with open(path, "r+b") as fh:
-            fh.truncate(cut)
-        data = data[:cut]
-    lines = data.decode("utf-8", errors="replace").splitlines()
-    if not lines:
+    if b"\n" not in data and (json.dumps(header) + "\n").encode().startswith(data):
+        data = b""                      # killed while writing the header: start again
+        with open(path, "wb"):
+            pass
+    if not data:
         return {}
+    first = data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
     try:
-        found = json.loads(lines[0])
+        found = json.loads(first)
     except json.JSONDecodeError:
         raise StoreError(f"store {path!r} does not start with a bnpg sweep header") from None
     if not isinstance(found, dict) or found.get("format") != STORE_FORMAT:
@@ -85,6 +85,14 @@ def read_store(path, header: dict) -> dict[int, object]:
         if found.get(key) != header[key]:
             raise StoreError(f"store {path!r} belongs to another sweep: its {key} is {found.get(key)!r}, "
                              f"this sweep's is {header[key]!r}; remove it or choose another store")
+    if not data.endswith(b"\n"):        # the last write was cut short: drop it (the header is whole)
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:
+            raise StoreError(f"store {path!r} has no complete header line")
+        with open(path, "r+b") as fh:
+            fh.truncate(cut)
+        data = data[:cut]
+    lines = data.decode("utf-8", errors="replace").splitlines()
     done: dict[int, object] = {}
     for number, line in enumerate(lines[1:], start=2):
         try:

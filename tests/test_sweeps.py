@@ -199,3 +199,20 @@ def test_results_come_back_in_instance_order_whatever_the_store_holds(tmp_path):
     kept = [x for x in lines[1:] if json.loads(x)["index"] in (4, 1)]
     store.write_text("\n".join([lines[0], *reversed(kept)]) + "\n")    # 4 then 1, out of order
     assert run_sweep(square_plus, 6, args=(0,), name="demo", store=store) == [square_plus(k, 0) for k in range(6)]
+
+
+def test_a_foreign_file_is_refused_and_left_untouched(tmp_path):
+    store = tmp_path / "notes.txt"
+    store.write_bytes(b"my notes\nno newline at the end")
+    with pytest.raises(StoreError, match="does not start with a bnpg sweep header"):
+        run_sweep(square_plus, 3, args=(0,), store=store)
+    assert store.read_bytes() == b"my notes\nno newline at the end"
+
+
+def test_a_header_cut_short_starts_the_sweep_again(tmp_path):
+    store = tmp_path / "s.jsonl"
+    run_sweep(square_plus, 3, args=(0,), name="demo", store=store)
+    header = store.read_text().splitlines()[0]
+    store.write_text(header[:20])                                       # killed while writing the header
+    assert run_sweep(square_plus, 3, args=(0,), name="demo", store=store) == [square_plus(k, 0) for k in range(3)]
+    assert store.read_text().splitlines()[0] == header
