@@ -28,10 +28,12 @@ from collections.abc import Callable, Sequence
 
 from ._validation import integer
 
-__all__ = ["SCHEDULER_VARIABLE", "STORE_FORMAT", "StoreError", "read_store", "run_sweep"]
+__all__ = ["CONNECT_TIMEOUT", "SCHEDULER_VARIABLE", "STORE_FORMAT", "StoreError", "read_store", "run_sweep"]
 
 #: The environment variable naming a Dask scheduler when ``scheduler`` is not given.
 SCHEDULER_VARIABLE = "BNPG_SCHEDULER"
+#: Seconds to wait for a Dask scheduler to answer.
+CONNECT_TIMEOUT = 10
 #: The first field of a store's header.
 STORE_FORMAT = "bnpg.sweep/1"
 
@@ -169,6 +171,7 @@ def run_sweep(function: Callable, n_instances: int, *, args: Sequence = (), name
         done = read_store(store, header)
     todo = [k for k in range(n_instances) if k not in done]
     start = time.perf_counter()
+    results, workers = _execute(function, todo, args, jobs, scheduler)   # a scheduler is reached first
     bar = None
     if progress:
         from tqdm import tqdm
@@ -183,7 +186,6 @@ def run_sweep(function: Callable, n_instances: int, *, args: Sequence = (), name
             if fresh:
                 fh.write(json.dumps(header) + "\n")
                 fh.flush()
-        results, workers = _execute(function, todo, args, jobs, scheduler)
         for k, result in results:
             if fh is not None:
                 _append(fh, k, result)
@@ -192,6 +194,7 @@ def run_sweep(function: Callable, n_instances: int, *, args: Sequence = (), name
             if bar is not None:
                 bar.update(1)
     finally:
+        getattr(results, "close", lambda: None)()     # ends a Dask client even if no result was read
         if fh is not None:
             fh.close()
         if bar is not None:
@@ -227,7 +230,10 @@ def _on_dask(scheduler: str, calls):
         raise ImportError("a scheduler needs dask and distributed: pip install 'bnpg[dask]'") from None
     import joblib
 
-    client = Client(scheduler)
+    try:
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ValueError(f"scheduler {scheduler!r}: cannot reach a Dask scheduler there ({exc})") from None
     workers = len(client.scheduler_info()["workers"])
 
     def results():

@@ -216,3 +216,19 @@ def test_a_header_cut_short_starts_the_sweep_again(tmp_path):
     store.write_text(header[:20])                                       # killed while writing the header
     assert run_sweep(square_plus, 3, args=(0,), name="demo", store=store) == [square_plus(k, 0) for k in range(3)]
     assert store.read_text().splitlines()[0] == header
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
+    import socket
+
+    with socket.socket() as sock:              # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    start = time.monotonic()
+    with pytest.raises(ValueError, match=r"scheduler 'tcp://127.0.0.1:\d+': cannot reach a Dask scheduler"):
+        run_sweep(square_plus, 3, args=(0,), scheduler=f"tcp://127.0.0.1:{port}")
+    assert time.monotonic() - start < 60
+    proc = subprocess.run(_command(tmp_path / "r.json", "--scheduler", f"tcp://127.0.0.1:{port}"),
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "cannot reach a Dask scheduler" in proc.stderr
+    assert list(tmp_path.iterdir()) == []                           # no output, no store
