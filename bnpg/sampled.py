@@ -116,10 +116,11 @@ class Estimate:
         return np.concatenate([g.ravel() for g in self.stderr])
 
 
-def check_estimator(method: str, critic) -> tuple[str, object]:
-    """``(method, critic)`` checked: the critic is ``None`` for REINFORCE, a name or a float array.
+def check_estimator(method: str, critic, n_states: int) -> tuple[str, object]:
+    """``(method, critic)`` checked: the critic is ``None`` for REINFORCE, a name, or an array of one
+    float per state (``n_states`` of them).
 
-    >>> check_estimator("actor-critic", "exact")
+    >>> check_estimator("actor-critic", "exact", 2)
     ('actor-critic', 'exact')
     """
     if method not in METHODS:
@@ -130,14 +131,15 @@ def check_estimator(method: str, critic) -> tuple[str, object]:
         if critic not in CRITICS:
             raise ValueError(f"critic must be one of {CRITICS} or an array of state values, got {critic!r}")
         return method, critic
-    return method, real_array("critic", critic)
+    values = real_array("critic", critic)
+    if values.shape != (n_states,):
+        raise ValueError(f"critic must hold one value per state, shape ({n_states},), got {values.shape}")
+    return method, values
 
 
 def _critic_values(game: MarkovGame, policy: BNPolicy, critic, batch: Episodes | None) -> tuple[str, np.ndarray]:
-    """The critic's state values and its label."""
+    """The critic's state values and its label (``critic`` as :func:`check_estimator` returns it)."""
     if isinstance(critic, np.ndarray):
-        if critic.shape != (game.n_states,):
-            raise ValueError(f"critic must hold one value per state, shape ({game.n_states},), got {critic.shape}")
         return "array", critic
     if critic == "exact":
         return "exact", evaluate(game, policy).V
@@ -294,11 +296,9 @@ def gradient_estimate(
     """
     check_policy(game, policy)
     lam = non_negative("lam", lam)
-    method, critic = check_estimator(method, critic)
+    method, critic = check_estimator(method, critic, game.n_states)
     episodes = check_episodes(episodes)
     horizon = check_horizon(horizon)
-    if isinstance(critic, np.ndarray):
-        _critic_values(game, policy, critic, None)
     fits_in_memory(f"the per-episode terms of {episodes} episodes", 16 * episodes * policy.n_params)
     batch = simulate(game, policy, episodes=episodes, horizon=horizon, rng=rng)
     signal, label = _signal(game, policy, batch, method, critic)
@@ -338,7 +338,7 @@ def expected_gradient(game: MarkovGame, policy: BNPolicy, lam: float, *, horizon
     check_policy(game, policy)
     lam = non_negative("lam", lam)
     horizon = check_horizon(horizon)
-    method, critic = check_estimator(method, critic)
+    method, critic = check_estimator(method, critic, game.n_states)
     if method == "actor-critic" and isinstance(critic, str) and critic == "batch":
         raise ValueError("critic='batch' has no closed-form mean; compare its estimates with the exact "
                          "gradient instead")

@@ -97,9 +97,7 @@ def sampled_ascent(
     steps = integer("steps", steps, minimum=0)
     episodes = check_episodes(episodes)
     horizon = check_horizon(horizon)
-    method, checked = check_estimator(method, critic)
-    if isinstance(checked, np.ndarray) and checked.shape != (game.n_states,):
-        raise ValueError(f"critic must hold one value per state, shape ({game.n_states},), got {checked.shape}")
+    method, _ = check_estimator(method, critic, game.n_states)
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     record_every = integer("record_every", record_every, minimum=1)

@@ -23,6 +23,7 @@ from ..gaps import optimal_value
 from ..instances import Instance, lemma_instance
 from ..paper import lemma2
 from ..results import collate
+from ..sweeps import run_sweep
 
 __all__ = ["lemma2_study", "lemma3_study", "lemma_record"]
 
@@ -85,9 +86,7 @@ def _instance_record(k: int, seed: int, full: bool, options: dict, method: str, 
     return rec
 
 
-def _lemma_study(name: str, full: bool, n_instances, seed, method, max_steps, progress, options, sweep) -> dict:
-    from ..sweeps import run_sweep
-
+def _lemma_study(name: str, full: bool, n_instances, seed, method, max_steps, options, sweep) -> dict:
     n_instances = integer("n_instances", n_instances, minimum=1)
     seed = integer("seed", seed, minimum=0)
     options = keyword_options(lemma_instance, options, exclude=("full",))
@@ -95,8 +94,7 @@ def _lemma_study(name: str, full: bool, n_instances, seed, method, max_steps, pr
     meta = {"study": name, "seed": seed, "method": method, "max_steps": max_steps}
     meta.update({f"option_{k}": v for k, v in options.items()})
     records = run_sweep(_instance_record, n_instances, args=(seed, full, options, method, max_steps), name=name,
-                        arguments=meta,
-                        progress=bool(progress), **sweep)
+                        arguments=meta, **sweep)
     return collate(records, meta)
 
 
@@ -135,8 +133,8 @@ def lemma2_study(n_instances: int, seed: int, *, method: str = "armijo", max_ste
     >>> out["met"].tolist(), bool(out["nash_ratio"].max() <= 1)
     ([True, True], True)
     """
-    return _lemma_study("lemma2", False, n_instances, seed, method, max_steps, progress, options,
-                        dict(jobs=jobs, scheduler=scheduler, store=store))
+    return _lemma_study("lemma2", False, n_instances, seed, method, max_steps, options,
+                        dict(progress=progress, jobs=jobs, scheduler=scheduler, store=store))
 
 
 def lemma3_study(n_instances: int, seed: int, *, method: str = "armijo", max_steps: int = 5000,
@@ -153,5 +151,5 @@ def lemma3_study(n_instances: int, seed: int, *, method: str = "armijo", max_ste
     >>> out["n_edges"].tolist() == (out["n_agents"] * (out["n_agents"] - 1) // 2).tolist()
     True
     """
-    return _lemma_study("lemma3", True, n_instances, seed, method, max_steps, progress, options,
-                        dict(jobs=jobs, scheduler=scheduler, store=store))
+    return _lemma_study("lemma3", True, n_instances, seed, method, max_steps, options,
+                        dict(progress=progress, jobs=jobs, scheduler=scheduler, store=store))

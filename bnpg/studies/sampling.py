@@ -201,30 +201,21 @@ def sampling_study(seed: int = 0, *, theorems=(1, 2), games=None, estimators=EST
     per_case = run_sweep(_case_record, len(cases), args=(cases, seed, estimators, budget, record_every, cap_all),
                          name="sampling", arguments=arguments, jobs=jobs, scheduler=scheduler, store=store,
                          progress=progress)
-    rows = {key: [case[key] for case in per_case]
-            for key in ("eps", "lam", "eta", "budget_steps", "exact_T")}
-    for j, key in enumerate(("theorem", "game", "dag", "start")):
-        rows[key] = [c[j] for c in cases]
-    T = np.array([[r["T"] for r in case["runs"]] for case in per_case], dtype=np.int64).reshape(
-        len(cases), len(estimators))
-    samples = np.array([[r["samples"] for r in case["runs"]] for case in per_case], dtype=np.int64).reshape(T.shape)
-    final_gap = np.array([[r["final_gap"] for r in case["runs"]] for case in per_case], dtype=float).reshape(T.shape)
-    best_gap = np.array([[r["best_gap"] for r in case["runs"]] for case in per_case], dtype=float).reshape(T.shape)
-    curves = {(k, e): np.array(r["curve"]) for k, case in enumerate(per_case) for e, r in enumerate(case["runs"])}
-    exact_curves = {k: np.array(case["exact_curve"]) for k, case in enumerate(per_case)}
-    stride = max(1, CURVE_EVERY // record_every)
-    width = max(len(c) for c in exact_curves.values())
-    curve_steps = np.arange(width) * record_every * stride
-    pad = np.full((len(cases), len(estimators), width), np.nan, dtype=np.float32)
-    exact_pad = np.full((len(cases), width), np.nan, dtype=np.float32)
-    for (k, e), c in curves.items():
-        pad[k, e, :len(c)] = c
-    for k, c in exact_curves.items():
-        exact_pad[k, :len(c)] = c
-    out = {key: np.array(rows[key]) for key in ("theorem", "game", "dag", "start", "eps", "lam", "eta",
-                                                 "budget_steps", "exact_T")}
-    out.update(T=T, samples=samples, final_gap=final_gap, best_gap=best_gap, curves=pad,
-               exact_curves=exact_pad, curve_steps=curve_steps,
+    out = {key: np.array([c[j] for c in cases]) for j, key in enumerate(("theorem", "game", "dag", "start"))}
+    out.update({key: np.array([case[key] for case in per_case])
+                for key in ("eps", "lam", "eta", "budget_steps", "exact_T")})
+    for key, dtype in (("T", np.int64), ("samples", np.int64), ("final_gap", float), ("best_gap", float)):
+        out[key] = np.array([[r[key] for r in case["runs"]] for case in per_case], dtype=dtype).reshape(
+            len(cases), len(estimators))
+    width = max(len(case["exact_curve"]) for case in per_case)
+    curves = np.full((len(cases), len(estimators), width), np.nan, dtype=np.float32)
+    exact_curves = np.full((len(cases), width), np.nan, dtype=np.float32)
+    for k, case in enumerate(per_case):
+        exact_curves[k, :len(case["exact_curve"])] = case["exact_curve"]
+        for e, r in enumerate(case["runs"]):
+            curves[k, e, :len(r["curve"])] = r["curve"]
+    curve_steps = np.arange(width) * record_every * max(1, CURVE_EVERY // record_every)
+    out.update(curves=curves, exact_curves=exact_curves, curve_steps=curve_steps,
                estimators=np.array([f"{m}/{b}" for m, b in estimators]), record_every=np.array(record_every),
                seed=np.array(seed), study=np.array("sampling"), bnpg_version=np.array(__version__))
     return out
