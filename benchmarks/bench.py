@@ -14,7 +14,7 @@ Scenarios (full DAGs throughout):
   of the size of P.
 * solvers -- Nash gap and mismatch coefficient M: policy-iteration steps and time in units of one
   pass over P.
-* sampled -- model-free estimates of the gradient (bnpg.sampled): agent-steps per second of the
+* sampled -- model-free estimates of the gradient (bnpg.sampling.estimators): agent-steps per second of the
   simulation, and the cost of a sampled gradient as accurate as a stated fraction of the exact one's
   norm (root-mean-square error 1% of |grad|), in units of one exact gradient.
 * sweeps -- a sweep's throughput (the predecessor's runs for three agents) serially, with 2 worker
@@ -50,7 +50,7 @@ from functools import partial  # noqa: E402
 import numpy as np  # noqa: E402
 
 import bnpg  # noqa: E402
-from bnpg import _fast  # noqa: E402
+from bnpg.backends import numba_kernels as _fast
 
 try:
     import torch
@@ -310,8 +310,8 @@ def start_times() -> list[str]:
 
 def sampled(repeats: int) -> list[str]:
     """Simulation throughput and the cost of a sampled gradient at equal accuracy, against the exact one."""
-    from bnpg import games
-    from bnpg import sampled as smp
+    from bnpg.games import library as games
+    from bnpg.sampling import estimators as smp
 
     lines = ["sampled gradients (geometric horizon; B* = episodes for an RMS error of 1% of |grad|):",
              f"  {'game':44} {'agent-steps/s':>14} {'B*':>10} {'method':>14} {'sampled/exact':>14}"]
@@ -351,7 +351,7 @@ def sweeps() -> list[str]:
 
     The sweep is the predecessor's experiment for three agents (48 runs of 2000 exact steps, about a
     third of a second each): instances long enough that starting the workers does not dominate."""
-    from bnpg.studies.predecessor import predecessor_study
+    from bnpg.experiments.studies.predecessor import predecessor_study
 
     predecessor_study((3,), (1,), iterations=10)          # imports and compiled code loaded before timing
 

@@ -2,17 +2,26 @@
 
 A companion to Chen, Zhang, Kuang, Shen, Ozer and Zhang, "Convergence Rates of Bayesian Network
 Policy Gradient for Cooperative Multi-Agent Reinforcement Learning". Each module implements one
-concept of the paper; see its docstring for the equation it computes. :mod:`bnpg.paper` holds every
+concept of the paper; see its docstring for the equation it computes. The subpackages are the
+layers the data flows through, each importing only from those before it: :mod:`bnpg.model` ->
+:mod:`bnpg.backends` -> :mod:`bnpg.exact` -> :mod:`bnpg.theory` -> :mod:`bnpg.dynamics` ->
+:mod:`bnpg.sampling` -> :mod:`bnpg.paper` -> :mod:`bnpg.games` -> :mod:`bnpg.experiments` ->
+:mod:`bnpg.cli`. :mod:`bnpg.paper` holds every
 numbered statement as a function returning a verdict, and ``bnpg check GAME.npz`` runs them all.
 """
 
-from ._version import __version__
-from .constants import smoothness_bound
-from .dag import DAG
-from .dynamics import Trajectory, ascend, gradient_ascent
-from .evaluation import Evaluation, evaluate, local_advantage, partial_q, value, visitation
-from .game import MarkovGame
-from .gaps import (
+from bnpg import _moved
+from bnpg._version import __version__
+from bnpg.dynamics.ascent import Trajectory, ascend, gradient_ascent
+from bnpg.exact.evaluation import (
+    Evaluation,
+    evaluate,
+    local_advantage,
+    partial_q,
+    value,
+    visitation,
+)
+from bnpg.exact.gaps import (
     best_response,
     best_response_value,
     min_visitation,
@@ -25,22 +34,28 @@ from .gaps import (
     visitation_extremes,
     worst_value,
 )
-from .objective import gradient, gradient_norm, lemma1_gradient, log_barrier, objective
-from .policy import BNPolicy
+from bnpg.exact.objective import gradient, gradient_norm, lemma1_gradient, log_barrier, objective
+from bnpg.model.dag import DAG
+from bnpg.model.game import MarkovGame
+from bnpg.model.policy import BNPolicy
+from bnpg.theory.constants import smoothness_bound
 
-#: Submodules loaded on first use (sympy and matplotlib are slow to import).
+_moved.install()
+
+#: Subpackages and modules loaded on first use (sympy and matplotlib are slow to import).
 _LAZY = (
-    "audit", "book", "bounds", "cli", "convergence", "curvature", "data", "episodes", "finite_differences",
-    "games", "instances", "paper", "plotting", "report", "results", "sampled", "sampled_dynamics", "sharpened",
-    "studies", "sweeps", "telescoping", "verdict", "witnesses",
+    "backends", "book", "cli", "data", "dynamics", "exact", "experiments", "games", "model", "paper",
+    "plotting", "sampling", "theory",
 )
 
 
 def __getattr__(name):
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name in _LAZY:
         return importlib.import_module(f"{__name__}.{name}")
+    if f"{__name__}.{name}" in _moved.MOVED:
+        return importlib.import_module(_moved.MOVED[f"{__name__}.{name}"])
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -19,9 +19,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._validation import integer, real_array
-from .dag import DAG
-from .policy import BNPolicy
+from bnpg._validation import integer, real_array
+from bnpg.model.dag import DAG
+from bnpg.model.policy import BNPolicy
 
 __all__ = ["dag_layers", "draw_dag", "plot_curves", "plot_joint_policy"]
 

@@ -18,7 +18,7 @@ from scipy.optimize import linprog
 from scipy.special import softmax
 
 import bnpg
-from bnpg import _fast
+from bnpg.backends import numba_kernels as _fast
 
 #: Backends of the exact gradient; "numba" runs only where numba is installed.
 BACKENDS = ("numpy", "numba") if _fast.HAVE_NUMBA else ("numpy",)

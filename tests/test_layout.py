@@ -1,11 +1,13 @@
-"""The library's layout: one concept per module, no module over 500 lines, no import cycle, ``__all__``
-in every public module naming what it holds, no private helper used across modules, and a statement
-table in the book whose every function exists."""
+"""The library's layout: layers that import only downward (the order written once, in
+:mod:`bnpg.architecture`), one concept per module, no module over 500 lines, no import cycle,
+``__all__`` in every public module naming what it holds, no private helper used across modules,
+and a statement table in the book whose every function exists."""
 
 from __future__ import annotations
 
 import ast
 import importlib
+import inspect
 import re
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import networkx as nx
 import pytest
 
 import bnpg
+from bnpg import architecture
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "bnpg"
@@ -20,35 +23,64 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 
 
 def module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+    return architecture.module_name(path, ROOT)
 
 
 def imported_modules(path: Path) -> set[str]:
     """Every bnpg module ``path`` imports, at top level or inside functions."""
-    name = module_name(path)
-    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
-    out = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - node.level + 1]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
-            if not target.startswith("bnpg"):
-                continue
-            for alias in node.names:
-                candidate = f"{target}.{alias.name}"
-                out.add(candidate if (ROOT / Path(*candidate.split("."))).with_suffix(".py").exists()
-                        or (ROOT / Path(*candidate.split(".")) / "__init__.py").exists() else target)
-        elif isinstance(node, ast.Import):
-            out.update(a.name for a in node.names if a.name.startswith("bnpg"))
-        elif (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "import_module"):
-            continue  # the lazy loader of bnpg/__init__.py
-    out.discard(name)
-    return out
+    return IMPORTS[module_name(path)]
+
+
+IMPORTS = architecture.imports(ROOT)
+
+
+def test_no_import_reaches_up_a_layer():
+    assert architecture.upward_imports(ROOT) == []
+
+
+def test_every_module_has_a_layer_or_stands_beside():
+    for name in IMPORTS:
+        assert name == "bnpg" or architecture.layer_of(name) or name in architecture.BESIDE, name
+
+
+def test_nothing_in_a_layer_imports_a_module_beside_the_layers():
+    for name, targets in IMPORTS.items():
+        if architecture.layer_of(name):
+            assert not targets & set(architecture.BESIDE), name
+
+
+def _planted_tree(tmp_path, module, line):
+    """A copy of the package's source with ``line`` appended to ``module``."""
+    import shutil
+
+    shutil.copytree(PACKAGE, tmp_path / "bnpg", ignore=shutil.ignore_patterns("__pycache__", "data"))
+    (tmp_path / "bnpg" / "data").mkdir()
+    (tmp_path / "bnpg" / "data" / "__init__.py").write_text("")
+    target = tmp_path / Path(*module.split("."))
+    target = target.with_suffix(".py") if target.with_suffix(".py").exists() else target / "__init__.py"
+    target.write_text(target.read_text() + "\n" + line + "\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("module, line, caught", [
+    ("bnpg.exact.gaps", "from bnpg.theory.constants import gradient_threshold", ("exact", "theory")),
+    ("bnpg.model.dag", "import bnpg.paper.verdict", ("model", "paper")),
+    ("bnpg.theory.constants", "    from ..dynamics import ascent", ("theory", "dynamics")),
+    ("bnpg.paper.report", "from bnpg import plotting", ("paper", None)),
+    ("bnpg.games.library", "from bnpg import nash_gap", ("games", None)),
+])
+def test_the_layering_test_catches_a_planted_upward_import(tmp_path, module, line, caught):
+    if line.startswith("    "):
+        line = "def _planted():\n" + line
+    root = _planted_tree(tmp_path, module, line)
+    before = set(architecture.upward_imports(ROOT))
+    found = [u for u in architecture.upward_imports(root) if u not in before]
+    assert [(u.importer, u.from_layer, u.to_layer) for u in found] == [(module, *caught)]
+
+
+def test_the_layers_form_no_cycle_between_them():
+    graph = nx.DiGraph(list(architecture.layer_edges(ROOT)))
+    assert nx.is_directed_acyclic_graph(graph)
 
 
 def test_no_module_is_over_500_lines():
@@ -89,7 +121,7 @@ def test_no_private_helper_is_used_across_modules():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("bnpg")):
                 private = [a.name for a in node.names if a.name.startswith("_")
-                           and a.name not in ("__version__", "_fast", "_validation")]
+                           and a.name not in ("__version__", "_validation", "_moved", "_version")]
                 if private:
                     offenders.append((str(path.relative_to(ROOT)), private))
     assert not offenders
@@ -101,6 +133,7 @@ def test_the_statement_table_names_functions_that_exist():
     assert {"assumption1", "assumption2", "lemma1", "lemma2", "lemma3", "lemma4", "theorem1",
             "theorem2", "check"} <= set(names)
     for name in names:
-        assert callable(getattr(bnpg.paper, name)), name
-    for name in re.findall(r"bnpg\.constants\.([a-z0-9_]+)", text):
-        assert callable(getattr(bnpg.constants, name)), name
+        obj = getattr(bnpg.paper, name)
+        assert callable(obj) or inspect.ismodule(obj), name
+    for name in re.findall(r"bnpg\.theory\.constants\.([a-z0-9_]+)", text):
+        assert callable(getattr(bnpg.theory.constants, name)), name

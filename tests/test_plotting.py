@@ -17,7 +17,7 @@ import pytest  # noqa: E402
 from matplotlib.patches import FancyArrowPatch  # noqa: E402
 
 import bnpg  # noqa: E402
-from bnpg.plotting import dag_layers, draw_dag, plot_curves, plot_joint_policy  # noqa: E402
+from bnpg.plotting import dag_layers, draw_dag, plot_curves, plot_joint_policy
 from tests.conftest import policy_joint, random_game, random_policy  # noqa: E402
 
 

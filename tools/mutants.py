@@ -44,7 +44,7 @@ Append a :class:`Mutant` to :data:`MUTANTS`: a unique ``id``, the ``file`` (rela
 repository root), the ``old`` text (copied from the file, long enough to occur exactly once;
 indentation included), the ``new`` text (a plausible bug, not a syntax error), a one-line
 ``description``, and ``tests``: the pytest arguments to run (test files, node ids, or a module path
-such as ``bnpg/gaps.py`` for that module's doctests); ``needs_numba=True`` for a bug that only the
+such as ``bnpg/exact/gaps.py`` for that module's doctests); ``needs_numba=True`` for a bug that only the
 compiled kernel can show. Choose the files that ought to catch the bug;
 keep the selection small, since ``-x`` stops at the first failure but a survivor runs all of it. Do
 not count on fingerprint tests (``test_the_shipped_search_was_made_by_todays_code`` fails on *any*
@@ -93,325 +93,325 @@ class Mutant:
 
 # Test selections, by area. Test files come first, so that the first failure names the test in
 # tests/ that catches the bug; the mutated module's doctests come last, as a backstop.
-OBJECTIVE = ("tests/test_objective.py", "bnpg/objective.py")
-EVALUATION = ("tests/test_evaluation.py", "bnpg/evaluation.py")
-POLICY = ("tests/test_policy.py", "bnpg/policy.py")
-GAPS = ("tests/test_gaps.py", "tests/test_mismatch.py", "bnpg/gaps.py")
-DYNAMICS = ("tests/test_ascent.py", "tests/test_dynamics.py", "bnpg/dynamics.py")
-CONSTANTS = ("tests/test_constants.py", "tests/test_convergence.py", "bnpg/constants.py")
-BOUNDS = ("tests/test_bounds.py", "tests/test_constants.py", "bnpg/bounds.py")
-AUDIT = ("tests/test_bounds.py", "bnpg/audit.py")
-PAPER = ("tests/test_paper.py", "bnpg/paper.py")
-SHARPENED = ("tests/test_sharpened.py", "tests/test_witnesses.py", "bnpg/sharpened.py")
-WITNESSES = ("tests/test_witnesses.py", "bnpg/witnesses.py")
-SAMPLED = ("tests/test_sampled.py", "tests/test_episodes.py")
-SWEEPS = ("tests/test_sweeps.py",)
-SHARP_BOUNDS = ("tests/test_bounds_sharpened.py", "bnpg/bounds.py")
-FAST = ("tests/test_backends.py", "bnpg/_fast.py")
+OBJECTIVE = ("tests/exact/test_objective.py", "bnpg/exact/objective.py")
+EVALUATION = ("tests/exact/test_evaluation.py", "bnpg/exact/evaluation.py")
+POLICY = ("tests/model/test_policy.py", "bnpg/model/policy.py")
+GAPS = ("tests/exact/test_gaps.py", "tests/exact/test_mismatch.py", "bnpg/exact/gaps.py")
+DYNAMICS = ("tests/dynamics/test_ascent.py", "tests/dynamics/test_dynamics.py", "bnpg/dynamics/ascent.py")
+CONSTANTS = ("tests/theory/test_constants.py", "tests/dynamics/test_convergence.py", "bnpg/theory/constants.py")
+BOUNDS = ("tests/theory/symbolic/test_bounds.py", "tests/theory/test_constants.py", "bnpg/theory/symbolic/bounds.py")
+AUDIT = ("tests/theory/symbolic/test_bounds.py", "bnpg/theory/symbolic/audit.py")
+PAPER = ("tests/paper/test_paper.py", "bnpg/paper/statements.py")
+SHARPENED = ("tests/theory/test_sharpened.py", "tests/theory/test_witnesses.py", "bnpg/theory/sharpened.py")
+WITNESSES = ("tests/theory/test_witnesses.py", "bnpg/theory/witnesses.py")
+SAMPLED = ("tests/sampling/test_estimators.py", "tests/sampling/test_episodes.py")
+SWEEPS = ("tests/experiments/test_sweeps.py",)
+SHARP_BOUNDS = ("tests/theory/symbolic/test_bounds_sharpened.py", "bnpg/theory/symbolic/bounds.py")
+FAST = ("tests/backends/test_backends.py", "bnpg/backends/numba_kernels.py")
 
 #: The planted bugs. Keep them current with the library (see the module docstring).
 MUTANTS: tuple[Mutant, ...] = (
-    # --- bnpg/objective.py: L_lambda and its gradient (Lemma 1) -------------------------------
+    # --- bnpg/exact/objective.py: L_lambda and its gradient (Lemma 1) -------------------------------
     Mutant(
-        "objective-barrier-sign", "bnpg/objective.py",
+        "objective-barrier-sign", "bnpg/exact/objective.py",
         "    return scale * (1.0 / size - policy.local(i))",
         "    return scale * (policy.local(i) - 1.0 / size)",
         "barrier gradient with the wrong sign: pi^i - 1/|A^i|",
         OBJECTIVE,
     ),
     Mutant(
-        "objective-value-factor", "bnpg/objective.py",
+        "objective-value-factor", "bnpg/exact/objective.py",
         "        grads.append(wi - policy.local(i) * wi.sum(axis=-1, keepdims=True))",
         "        grads.append((wi - policy.local(i) * wi.sum(axis=-1, keepdims=True)) / (1 - policy.game.gamma))",
         "value gradient carries Lemma 1's printed factor 1/(1-gamma)",
         OBJECTIVE,
     ),
     Mutant(
-        "objective-barrier-normalisation", "bnpg/objective.py",
+        "objective-barrier-normalisation", "bnpg/exact/objective.py",
         "    scale = lam / (policy.game.n_states * lay.n_parent_actions)",
         "    scale = lam / (policy.game.n_states * size)",
         "barrier gradient normalised by |S||A^i| instead of |S||A^{P^i}|",
         OBJECTIVE,
     ),
-    # --- bnpg/evaluation.py: V, Q, d_mu, partial values ----------------------------------------
+    # --- bnpg/exact/evaluation.py: V, Q, d_mu, partial values ----------------------------------------
     Mutant(
-        "evaluation-visitation-transpose", "bnpg/evaluation.py",
+        "evaluation-visitation-transpose", "bnpg/exact/evaluation.py",
         "    d = np.linalg.solve(M.T, game.mu)",
         "    d = np.linalg.solve(M, game.mu)",
         "visitation solves (I - gamma P_pi) d = mu instead of the transposed system",
         EVALUATION,
     ),
     Mutant(
-        "evaluation-q-without-gamma", "bnpg/evaluation.py",
+        "evaluation-q-without-gamma", "bnpg/exact/evaluation.py",
         "    Q = game.r + game.gamma * (game.P.reshape(-1, S) @ V).reshape(game.r.shape)",
         "    Q = game.r + (game.P.reshape(-1, S) @ V).reshape(game.r.shape)",
         "Q = r + P V, the discount dropped",
         EVALUATION,
     ),
     Mutant(
-        "evaluation-partial-q-unconditioned", "bnpg/evaluation.py",
+        "evaluation-partial-q-unconditioned", "bnpg/exact/evaluation.py",
         "        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)",
         "        return np.where(den > 0, num, np.nan)",
         "partial_q returns sum_{a^-M} pi(a) Q(s, a), not divided by pi(a^M | s)",
         EVALUATION,
     ),
-    # --- bnpg/policy.py: BN softmax policies -----------------------------------------------------
+    # --- bnpg/model/policy.py: BN softmax policies -----------------------------------------------------
     Mutant(
-        "policy-family-unsorted", "bnpg/policy.py",
+        "policy-family-unsorted", "bnpg/model/policy.py",
         "            family = tuple(sorted(ps + (i,)))",
         "            family = ps + (i,)",
         "Structure layout: family axes in theta order (parents, then i), not sorted as in the joint",
         POLICY,
     ),
     Mutant(
-        "policy-softmax-axis", "bnpg/policy.py",
+        "policy-softmax-axis", "bnpg/model/policy.py",
         "    return e / e.sum(axis=-1, keepdims=True)",
         "    return e / e.sum(axis=0, keepdims=True)",
         "softmax normalised over the first (state) axis instead of the last",
         POLICY,
     ),
-    # --- bnpg/gaps.py: best responses, gaps, mismatch coefficient --------------------------------
+    # --- bnpg/exact/gaps.py: best responses, gaps, mismatch coefficient --------------------------------
     Mutant(
-        "gaps-best-response-no-reaction", "bnpg/gaps.py",
+        "gaps-best-response-no-reaction", "bnpg/exact/gaps.py",
         "    rho = _others_weight(policy, i)\n    R = st.to_theta_axes(i, rho * game.r)",
         "    rho = policy.joint().sum(axis=1 + i, keepdims=True)\n    R = st.to_theta_axes(i, rho * game.r)",
         "best response against the others' joint marginal: descendants no longer react to agent i",
         GAPS,
     ),
     Mutant(
-        "gaps-policy-iteration-early", "bnpg/gaps.py",
+        "gaps-policy-iteration-early", "bnpg/exact/gaps.py",
         "        if not improve.any():\n            return Solution(V=V, rule=rule,",
         "        if improve.sum() <= 1:\n            return Solution(V=V, rule=np.where(improve, best, rule),",
         "policy iteration stops one step early: the last switch is made but not evaluated",
         GAPS,
     ),
     Mutant(
-        "gaps-optimality-gap-sign", "bnpg/gaps.py",
+        "gaps-optimality-gap-sign", "bnpg/exact/gaps.py",
         "    return optimal_value(game) - evaluate(game, policy).value",
         "    return evaluate(game, policy).value - optimal_value(game)",
         "optimality gap computed as V_pi(mu) - V*(mu)",
         GAPS,
     ),
     Mutant(
-        "gaps-mismatch-max-over-max", "bnpg/gaps.py",
+        "gaps-mismatch-max-over-max", "bnpg/exact/gaps.py",
         "ext.d_max / np.where(ext.d_min > 0, ext.d_min, 1.0)",
         "ext.d_max / np.where(ext.d_min > 0, ext.d_max, 1.0)",
         "mismatch coefficient M as max_pi d / max_pi' d instead of max / min",
         GAPS,
     ),
-    # --- bnpg/dynamics.py: the ascent and its stopping rules --------------------------------------
+    # --- bnpg/dynamics/ascent.py: the ascent and its stopping rules --------------------------------------
     Mutant(
-        "dynamics-armijo-sign", "bnpg/dynamics.py",
+        "dynamics-armijo-sign", "bnpg/dynamics/ascent.py",
         "        return v_new >= value + ARMIJO * step * norm2",
         "        return v_new >= value - ARMIJO * step * norm2",
         "Armijo condition with the wrong sign: accepts a small decrease of L_lambda",
         DYNAMICS,
     ),
     Mutant(
-        "dynamics-backtracking-one-late", "bnpg/dynamics.py",
+        "dynamics-backtracking-one-late", "bnpg/dynamics/ascent.py",
         "    while t < max_steps and not done(row):",
         "    while t <= max_steps and not done(row):",
         "backtracking ascent stops one step late: max_steps + 1 updates",
         DYNAMICS,
     ),
-    # --- bnpg/constants.py: the paper's constants as numbers -------------------------------------
+    # --- bnpg/theory/constants.py: the paper's constants as numbers -------------------------------------
     Mutant(
-        "constants-threshold", "bnpg/constants.py",
+        "constants-threshold", "bnpg/theory/constants.py",
         "    return lam / (2 * game.n_states * game.n_joint_actions * max(game.action_sizes))",
         "    return lam / (2 * game.n_states * max(game.action_sizes))",
         "gradient_threshold without |A| (A.3's threshold, not the lemmas')",
         CONSTANTS,
     ),
     Mutant(
-        "constants-lemma2-bound", "bnpg/constants.py",
+        "constants-lemma2-bound", "bnpg/theory/constants.py",
         '    return 2.0 * non_negative("lam", lam) * _mismatch(M)',
         '    return non_negative("lam", lam) * _mismatch(M)',
         "lemma2_bound = lambda M instead of 2 lambda M",
         CONSTANTS,
     ),
     Mutant(
-        "constants-lemma3-bound", "bnpg/constants.py",
+        "constants-lemma3-bound", "bnpg/theory/constants.py",
         "    return 2.0 ** (n + 1) * n * lam * M",
         "    return 2.0 ** n * n * lam * M",
         "printed lemma3_bound with 2^N instead of 2^(N+1)",
         CONSTANTS,
     ),
     Mutant(
-        "constants-smoothness-action-sizes", "bnpg/constants.py",
+        "constants-smoothness-action-sizes", "bnpg/theory/constants.py",
         "        2 * lam / (game.n_states * b) for b in counts",
         "        2 * lam / (game.n_states * a) for a in game.action_sizes",
         "smoothness_bound (Lemma 4 form) sums over |A^i| instead of |A^{P^i}|",
-        CONSTANTS + ("tests/test_dynamics.py",),
+        CONSTANTS + ("tests/dynamics/test_dynamics.py",),
     ),
     Mutant(
-        "constants-lambda-choice", "bnpg/constants.py",
+        "constants-lambda-choice", "bnpg/theory/constants.py",
         "    return eps / (2 * M) if theorem == 1 else eps / (2 ** (n + 1) * n * M)",
         "    return eps / (2 * M) if theorem == 1 else eps / (2 ** n * n * M)",
         "Theorem 2's lambda = eps / (2^N N M) instead of eps / (2^(N+1) N M)",
         CONSTANTS,
     ),
     Mutant(
-        "constants-iteration-bound-printed", "bnpg/constants.py",
+        "constants-iteration-bound-printed", "bnpg/theory/constants.py",
         "        return (256 * n * M**2 * S**2 * a_max**2 * R**2 / (h**4 * eps**2)",
         "        return (256 * n * M**2 * S**2 * a_max**2 * R**2 / (h**3 * eps**2)",
         "printed Theorem 1 bound with (1-gamma)^3 instead of (1-gamma)^4 in its first term",
         CONSTANTS,
     ),
-    # --- bnpg/bounds.py: the sympy transcriptions and derivations ---------------------------------
+    # --- bnpg/theory/symbolic/bounds.py: the sympy transcriptions and derivations ---------------------------------
     Mutant(
-        "bounds-printed-theorem1", "bnpg/bounds.py",
+        "bounds-printed-theorem1", "bnpg/theory/symbolic/bounds.py",
         '    "Theorem 1: T": _THEOREM1_FIRST + 32 * LAM * M',
         '    "Theorem 1: T": _THEOREM1_FIRST + 16 * LAM * M',
         "PRINTED['Theorem 1: T'] transcribed with 16 instead of 32 in its second term",
         BOUNDS,
     ),
     Mutant(
-        "bounds-lambda-choice", "bnpg/bounds.py",
+        "bounds-lambda-choice", "bnpg/theory/symbolic/bounds.py",
         "    guarantee = 2 * LAM * M if theorem == 1 else",
         "    guarantee = LAM * M if theorem == 1 else",
         "symbolic lambda_choice(1) solves lambda M = eps (Lemma 2's guarantee without its 2)",
         BOUNDS,
     ),
-    # --- bnpg/audit.py: verdicts of the symbolic comparisons ---------------------------------------
+    # --- bnpg/theory/symbolic/audit.py: verdicts of the symbolic comparisons ---------------------------------------
     Mutant(
-        "audit-loose-direction", "bnpg/audit.py",
+        "audit-loose-direction", "bnpg/theory/symbolic/audit.py",
         'relation == "<=" and _nonnegative(d - p) or relation == ">=" and _nonnegative(p - d)',
         'relation == "<=" and _nonnegative(p - d) or relation == ">=" and _nonnegative(d - p)',
         "'valid but loose' granted for the wrong direction of the inequality",
         AUDIT,
     ),
-    # --- bnpg/paper.py: the statements' verdicts --------------------------------------------------
+    # --- bnpg/paper/statements.py: the statements' verdicts --------------------------------------------------
     Mutant(
-        "paper-lemma2-hypothesis-skipped", "bnpg/paper.py",
+        "paper-lemma2-hypothesis-skipped", "bnpg/paper/statements.py",
         "        _within(gap, bound, game) if met else None, _within(gap, sharp, game) if met else None,",
         "        _within(gap, bound, game), _within(gap, sharp, game),",
         "Lemma 2's verdict given even when no point met the gradient threshold",
         PAPER,
     ),
     Mutant(
-        "paper-theorem-bound-reversed", "bnpg/paper.py",
+        "paper-theorem-bound-reversed", "bnpg/paper/statements.py",
         "            return bool(t_obs <= bound)",
         "            return bool(t_obs >= bound)",
         "a theorem holds when the observed T is at least the bound, not at most",
         PAPER,
     ),
-    # --- bnpg/statements.py: the catalogue the verdict index is rendered from ---------------------
+    # --- bnpg/paper/catalogue.py: the catalogue the verdict index is rendered from ---------------------
     Mutant(
-        "statements-lemma1-holds", "bnpg/statements.py",
+        "statements-lemma1-holds", "bnpg/paper/catalogue.py",
         '    Statement("lemma-1", "Lemma 1", r"the gradient of $L_\\lambda$", "false as printed",',
         '    Statement("lemma-1", "Lemma 1", r"the gradient of $L_\\lambda$", "holds",',
         "the catalogue calls Lemma 1 correct although its printed formula fails on every game",
-        ("tests/test_statements.py",),
+        ("tests/paper/test_statements.py",),
     ),
     Mutant(
-        "statements-agrees-lenient", "bnpg/statements.py",
+        "statements-agrees-lenient", "bnpg/paper/catalogue.py",
         '    "holds": {"holds", "undecided"},',
         '    "holds": {"holds", "undecided", "fails as printed"},',
         "a statement the book says holds may fail as printed on a game without the index noticing",
-        ("tests/test_statements.py",),
+        ("tests/paper/test_statements.py",),
     ),
     # --- the predecessor's experiment: deviation classes, their game, their start ---------------------
     Mutant(
-        "gaps-state-class-is-parents", "bnpg/gaps.py",
+        "gaps-state-class-is-parents", "bnpg/exact/gaps.py",
         '    if deviation == "state":\n        return (S,), R.sum(axis=1, keepdims=True), K.sum(axis=1, keepdims=True)',
         '    if deviation == "state":\n        return lay.theta_shape[:-1], R, K',
         "the state-only deviation allowed to see the parents' actions (Definition 1's class)",
-        ("tests/test_deviations.py",),
+        ("tests/exact/test_deviations.py",),
     ),
     Mutant(
-        "coordination-full-line", "bnpg/coordination.py",
+        "coordination-full-line", "bnpg/games/coordination.py",
         "        return DAG.from_edges(n, [(i, i + 1) for i in range(n - 2)])",
         "        return DAG.from_edges(n, [(i, i + 1) for i in range(n - 1)])",
         "their 'line' built as the chain its name promises, not as their code builds it",
-        ("tests/test_coordination.py",),
+        ("tests/games/test_coordination.py",),
     ),
     Mutant(
-        "coordination-flip-noise", "bnpg/coordination.py",
+        "coordination-flip-noise", "bnpg/games/coordination.py",
         "    kernel = (1.0 - eps) ** agree * eps ** (n - agree)",
         "    kernel = (1.0 - eps) ** (n - agree) * eps ** agree",
         "each next state bit copies the action with probability eps instead of 1 - eps",
-        ("tests/test_coordination.py",),
+        ("tests/games/test_coordination.py",),
     ),
     Mutant(
-        "torch-normal-cache", "bnpg/studies/torch_normal.py",
+        "torch-normal-cache", "bnpg/experiments/studies/torch_normal.py",
         "            eng.next_double_normal = r * math.sin(theta)",
         "            eng.next_double_normal = None",
         "torch's cached second Box-Muller sample dropped (small tensors draw fresh pairs)",
-        ("tests/test_predecessor.py",),
+        ("tests/experiments/test_predecessor.py",),
     ),
     Mutant(
-        "predecessor-no-scale", "bnpg/studies/predecessor.py",
+        "predecessor-no-scale", "bnpg/experiments/studies/predecessor.py",
         "        g = scale * np.concatenate([d.ravel() for d in gradient(game, policy.with_flat(x), lam, backend=backend)])",
         "        g = np.concatenate([d.ravel() for d in gradient(game, policy.with_flat(x), lam, backend=backend)])",
         "their step taken on V(mu) instead of on their objective, 2^n/n times larger",
-        ("tests/test_predecessor.py",),
+        ("tests/experiments/test_predecessor.py",),
     ),
-    # --- bnpg/_fast.py: the compiled kernel (numba) -----------------------------------------------
+    # --- bnpg/backends/numba_kernels.py: the compiled kernel (numba) -----------------------------------------------
     Mutant(
-        "fast-barrier-normalisation", "bnpg/_fast.py",
+        "fast-barrier-normalisation", "bnpg/backends/numba_kernels.py",
         "        scale = lam / (S * n_parent_actions[i])",
         "        scale = lam / (S * n_actions[i])",
         "compiled barrier gradient normalised by |S||A^i| instead of |S||A^{P^i}|",
         FAST, needs_numba=True,
     ),
     Mutant(
-        "sharpened-tau2-paper-width", "bnpg/sharpened.py",
+        "sharpened-tau2-paper-width", "bnpg/theory/sharpened.py",
         "        widths = [K * math.sqrt(k * (k - 1)) for K, k in zip(counts, sizes, strict=True) if k > 1]",
         "        widths = [K * k for K, k in zip(counts, sizes, strict=True) if k > 1]",
         "sharpened Lemma 2 threshold with K_i k_i in place of K_i sqrt(k_i (k_i - 1))",
         SHARPENED,
     ),
     Mutant(
-        "sharpened-lemma3-bound-no-slack", "bnpg/sharpened.py",
+        "sharpened-lemma3-bound-no-slack", "bnpg/theory/sharpened.py",
         "    return M * (lam * (1 - 1 / game.n_joint_actions) + math.sqrt(S * _sigma_k(game)) * tau)",
         "    return M * (lam * (1 - 1 / game.n_joint_actions) + math.sqrt(_sigma_k(game)) * tau)",
         "sharpened Lemma 3 bound drops the sqrt(|S|) of the Cauchy-Schwarz over states",
         SHARPENED + PAPER,
     ),
     Mutant(
-        "sharpened-T-halved", "bnpg/sharpened.py",
+        "sharpened-T-halved", "bnpg/theory/sharpened.py",
         "    return 2.0 * smoothness_bound(game, dag, lam) * gain / tau**2",
         "    return smoothness_bound(game, dag, lam) * gain / tau**2",
         "the sharpened iteration bound with its constant halved",
         SHARPENED + SHARP_BOUNDS,
     ),
     Mutant(
-        "witnesses-chain-recursion", "bnpg/witnesses.py",
+        "witnesses-chain-recursion", "bnpg/theory/witnesses.py",
         "        W[j] = W[j + 1] - (1 - p[j]) * D",
         "        W[j] = W[j + 1] - D",
         "chain game: the value recursion forgets the probability of the deviation",
         WITNESSES,
     ),
     Mutant(
-        "bounds-sharp-threshold-sigma", "bnpg/bounds.py",
+        "bounds-sharp-threshold-sigma", "bnpg/theory/symbolic/bounds.py",
         "    return LAM / (S * KAPPA) if lemma == 2 else LAM / (S * A * sp.sqrt(SIGMA_K))",
         "    return LAM / (S * KAPPA) if lemma == 2 else LAM / (S * A * SIGMA_K)",
         "symbolic sharpened Lemma 3 threshold with Sigma_k in place of its square root",
         SHARP_BOUNDS,
     ),
     Mutant(
-        "sampled-score-ignores-parents", "bnpg/sampled.py",
+        "sampled-score-ignores-parents", "bnpg/sampling/estimators.py",
         "        row = row * sizes[j] + actions[..., j]",
         "        row = row * sizes[j]",
         "sampled score: each agent's row ignores its parents' actions",
         SAMPLED,
     ),
     Mutant(
-        "episodes-index-order", "bnpg/episodes.py",
+        "episodes-index-order", "bnpg/sampling/episodes.py",
         "        for i in order:",
         "        for i in range(n):",
         "simulation draws the agents in index order, before their parents when edges go against it",
         SAMPLED,
     ),
     Mutant(
-        "sampled-td-no-discount", "bnpg/sampled.py",
+        "sampled-td-no-discount", "bnpg/sampling/estimators.py",
         "        psi = batch.rewards + game.gamma * V[batch.states[:, 1:]] - V[batch.states[:, :-1]]",
         "        psi = batch.rewards + V[batch.states[:, 1:]] - V[batch.states[:, :-1]]",
         "actor-critic: the TD signal forgets the discount",
         SAMPLED,
     ),
     Mutant(
-        "episodes-no-discount-weight", "bnpg/episodes.py",
+        "episodes-no-discount-weight", "bnpg/sampling/episodes.py",
         "        return np.broadcast_to(self.gamma ** np.arange(self.alive.shape[1], dtype=float), "
         "self.alive.shape).copy()",
         "        return self.alive.astype(float)",
@@ -419,35 +419,35 @@ MUTANTS: tuple[Mutant, ...] = (
         SAMPLED,
     ),
     Mutant(
-        "sampled-baseline-own-episode", "bnpg/sampled.py",
+        "sampled-baseline-own-episode", "bnpg/sampling/estimators.py",
         "    other_sum = own_sum.sum(axis=0) - own_sum",
         "    other_sum = own_sum.sum(axis=0)",
         "REINFORCE baseline: the episode's own returns enter its baseline",
         SAMPLED,
     ),
     Mutant(
-        "sampled-expected-horizon-reversed", "bnpg/sampled.py",
+        "sampled-expected-horizon-reversed", "bnpg/sampling/estimators.py",
         "                part = _scored(policy, gamma**t * p, Q_rest[horizon - 1 - t])",
         "                part = _scored(policy, gamma**t * p, Q_rest[t])",
         "truncated mean: step t scored with the action values of t steps left instead of H - t",
         SAMPLED,
     ),
     Mutant(
-        "sweeps-completion-order", "bnpg/sweeps.py",
+        "sweeps-completion-order", "bnpg/experiments/sweeps.py",
         "    return [done[k] for k in range(n_instances)]",
         "    return list(done.values())",
         "sweep results in the order instances finished or were stored, not in instance order",
         SWEEPS,
     ),
     Mutant(
-        "sweeps-no-skip", "bnpg/sweeps.py",
+        "sweeps-no-skip", "bnpg/experiments/sweeps.py",
         "    todo = [k for k in range(n_instances) if k not in done]",
         "    todo = list(range(n_instances))",
         "a resumed sweep runs again the instances its store holds",
         SWEEPS,
     ),
     Mutant(
-        "sweeps-keep-cut-line", "bnpg/sweeps.py",
+        "sweeps-keep-cut-line", "bnpg/experiments/sweeps.py",
         "    if not data.endswith(b\"\\n\"):",
         "    if False:",
         "a store's last line cut short by a kill is kept instead of dropped",
@@ -457,11 +457,11 @@ MUTANTS: tuple[Mutant, ...] = (
 
 #: An obviously broken mutant that must be caught, or the harness is not testing the scratch copy.
 CANARY = Mutant(
-    "canary", "bnpg/evaluation.py",
+    "canary", "bnpg/exact/evaluation.py",
     "    V = np.linalg.solve(M, r_pi)",
     "    V = 2.0 * np.linalg.solve(M, r_pi)",
     "every value doubled (checks the harness, not the tests)",
-    ("tests/test_evaluation.py",),
+    ("tests/exact/test_evaluation.py",),
 )
 
 

@@ -29,8 +29,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bnpg.coordination import PREDECESSOR_DAGS as NETWORKS  # noqa: E402  (their order of construction)
-from bnpg.results import atomic_write, check_output_path  # noqa: E402
+from bnpg.experiments.results import atomic_write, check_output_path
+from bnpg.games.coordination import PREDECESSOR_DAGS as NETWORKS
 
 
 def load_their_module(path: str):

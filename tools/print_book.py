@@ -5,7 +5,7 @@ Usage: python tools/print_book.py [--html _build/html] [--out _build/html/bnpg.p
 The pages are taken in the order of ``_toc.yml``, served from a local port, and each is printed by
 Chromium (through chromedriver, WebDriver's print command) once MathJax has typeset it; the theme's
 print style drops the navigation. pypdf joins the pages and gives the PDF an outline with one
-entry per page of the book. The file is written with ``bnpg.results.atomic_write`` (a temporary
+entry per page of the book. The file is written with ``bnpg.experiments.results.atomic_write`` (a temporary
 file renamed into place), so an interrupted run leaves no half-written PDF.
 
 Chromium and the local server come from ``tools/headless.py``. Without Chromium and chromedriver
@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 from headless import chromium, missing, serve
 
-from bnpg.results import atomic_write
+from bnpg.experiments.results import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Seconds a page may take to load and typeset before the run fails.

@@ -1,17 +1,17 @@
 """Data shipped with the package: the results of the book's long runs, read wherever bnpg is installed.
 
 * ``lemma3-search.json``: every record of the adversarial search for Lemma 3
-  (:func:`bnpg.studies.lemma3_search.save_lemma3_search`, about 18 minutes on one core);
+  (:func:`bnpg.experiments.studies.lemma3_search.save_lemma3_search`, about 18 minutes on one core);
 * ``lemma3-worst.npz``: the point of that search with the largest optimality gap relative to the
-  lemma's bound (:func:`bnpg.results.save_instance`);
+  lemma's bound (:func:`bnpg.experiments.results.save_instance`);
 * ``predecessor-runs.npz``: every run of Chen and Zhang's tabular experiment, with and without the
-  barrier (:func:`bnpg.studies.predecessor.predecessor_study`, ``python -m bnpg predecessor --out
+  barrier (:func:`bnpg.experiments.studies.predecessor.predecessor_study`, ``python -m bnpg predecessor --out
   bnpg/data/predecessor-runs.npz``, about eight minutes on one core);
 * ``sampling-runs.npz``: the theorems' dynamics on the book's games, exact and with sampled gradients
-  (:func:`bnpg.studies.sampling.sampling_study`, ``python -m bnpg sampling --out
+  (:func:`bnpg.experiments.studies.sampling.sampling_study`, ``python -m bnpg sampling --out
   bnpg/data/sampling-runs.npz``, about seven minutes on one core);
 * ``predecessor-reference.npz``: what their own torch code records on the CPU for a few seeds,
-  every iteration (:func:`bnpg.studies.predecessor.compare_with_reference`), against which the chapter
+  every iteration (:func:`bnpg.experiments.studies.predecessor.compare_with_reference`), against which the chapter
   checks the reproduction.
 
 :func:`path` gives the file's location through :mod:`importlib.resources`, so notebooks find it

@@ -1,7 +1,7 @@
 """Sphinx extension: resolve the short public names of bnpg to where the API pages document them.
 
 Users and chapters write ``bnpg.ascend`` or ``bnpg.DAG.full``; autodoc documents these objects in
-their defining modules (``bnpg.dynamics.ascend``, ``bnpg.dag.DAG.full``). For a Python reference
+their defining modules (``bnpg.dynamics.ascend``, ``bnpg.model.dag.DAG.full``). For a Python reference
 that Sphinx cannot resolve and that names a bnpg object, this looks the object up by importing it,
 and retries the reference under its defining module's name. References to names outside bnpg are
 left alone.

@@ -1,4 +1,4 @@
-"""Sphinx extension: verdict boxes and the verdict index, rendered from :mod:`bnpg.statements`.
+"""Sphinx extension: verdict boxes and the verdict index, rendered from :mod:`bnpg.paper.catalogue`.
 
 ``{verdict} KEY [KEY ...]``
     A box with one line per statement: its name and title, the general verdict, the errata entries
@@ -11,7 +11,7 @@
     results) with its verdict, its errata entries, its evidence and what :func:`bnpg.paper.check`
     finds on the book's example game, followed by one entry per statement with the finding, the
     corrected or sharpened form and the function. The example game's verdicts are computed while
-    the book is built; one that contradicts a general verdict (:func:`bnpg.statements.agrees`) is
+    the book is built; one that contradicts a general verdict (:func:`bnpg.paper.catalogue.agrees`) is
     an error.
 
 Both produce MyST markdown and parse it in place, so the links are ordinary references that the
@@ -25,7 +25,7 @@ from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
 
 import bnpg
-from bnpg import statements as st
+from bnpg.paper import catalogue as st
 
 INDEX_DOC = "book/verdicts"
 #: The example game of the index, as the call that builds it (evaluated with bnpg imported).
