@@ -21,19 +21,9 @@ from bnpg.exact.evaluation import (
     value,
     visitation,
 )
-from bnpg.exact.gaps import (
-    best_response,
-    best_response_value,
-    min_visitation,
-    mismatch_coefficient,
-    nash_gap,
-    nash_gaps,
-    optimal_solution,
-    optimal_value,
-    optimality_gap,
-    visitation_extremes,
-    worst_value,
-)
+from bnpg.exact.gaps import best_response, best_response_value, nash_gap, nash_gaps, optimality_gap
+from bnpg.exact.mdp import optimal_solution, optimal_value, worst_value
+from bnpg.exact.mismatch import min_visitation, mismatch_coefficient, visitation_extremes
 from bnpg.exact.objective import gradient, gradient_norm, lemma1_gradient, log_barrier, objective
 from bnpg.model.dag import DAG
 from bnpg.model.game import MarkovGame

@@ -26,7 +26,7 @@ the set of joint actions of the first :math:`j` agents of that order, flattened.
 * the two passes over :math:`P` read four rows at a time, so that the loops over next states are
   vectorised with independent accumulators;
 * the exponentials of the softmax are evaluated by a vectorisable polynomial
-  (:func:`_exp_nonpositive`), accurate to a few units in the last place.
+  (``_exp_nonpositive``), accurate to a few units in the last place.
 
 Everything here is a private accelerator of :mod:`bnpg.exact.objective` and :mod:`bnpg.dynamics`; the
 numpy code there is the reference, and the tests require both to agree to 1e-12. Without numba the

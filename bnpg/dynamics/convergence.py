@@ -46,18 +46,19 @@ one, :math:`V^\star(\mu) - L_\lambda(\theta_0)`. With the true gain, the same ar
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from bnpg._validation import integer, positive, real_scalar
-from bnpg.dynamics.ascent import Trajectory, gradient_ascent
+from bnpg.backends.choice import resolve_backend
+from bnpg.dynamics.ascent import gradient_ascent
+from bnpg.dynamics.trajectory import Crossing, Trajectory
 from bnpg.exact.evaluation import value
-from bnpg.exact.gaps import nash_gap, optimal_value
-from bnpg.exact.objective import objective, resolve_backend
+from bnpg.exact.gap_metrics import GAP_FUNCTIONS
+from bnpg.exact.mdp import optimal_value
+from bnpg.exact.objective import objective
 from bnpg.model.game import MarkovGame
 from bnpg.model.policy import BNPolicy, check_policy
-from bnpg.theory.constants import GAP_METRICS
 
 __all__ = [
     "Crossing",
@@ -178,68 +179,10 @@ def envelope_violations(steps, grad_norm, beta: float, gain: float) -> np.ndarra
     return steps[norms > bound]
 
 
-@dataclass(frozen=True)
-class Crossing:
-    r"""The gap evaluations of :func:`first_crossing` (the ``crossing`` of its :class:`~bnpg.dynamics.Trajectory`).
-
-    Attributes
-    ----------
-    metric : str
-        ``"nash_gap"`` or ``"optimality_gap"``.
-    eps : float
-        The target gap.
-    gap_steps : ndarray of int
-        Every step at which the gap was evaluated (checkpoints and refinement), increasing.
-    gaps : ndarray of float
-        The gap at ``gap_steps``.
-    checkpoints : ndarray of int
-        The geometric checkpoints (a subset of ``gap_steps``).
-    first_below : int or None
-        :math:`t^\star`, the iterate found as the first with gap at most ``eps``; ``None`` if no
-        inspected iterate qualifies.
-    """
-
-    metric: str
-    eps: float
-    gap_steps: np.ndarray
-    gaps: np.ndarray
-    checkpoints: np.ndarray
-    first_below: int | None
-
-    @property
-    def T_observed(self) -> int | None:
-        r""":math:`t^\star + 1`, the first ``T`` with :math:`\min_{t<T}\text{gap}_t \le \epsilon` (``None`` if not reached)."""
-        return None if self.first_below is None else self.first_below + 1
-
-    @property
-    def reached(self) -> bool:
-        """Whether an inspected iterate has gap at most ``eps``."""
-        return self.first_below is not None
-
-    def checkpoint_gaps(self) -> np.ndarray:
-        """The gaps at :attr:`checkpoints`."""
-        return self.gaps[np.searchsorted(self.gap_steps, self.checkpoints)]
-
-    def running_min_gap(self) -> tuple[np.ndarray, np.ndarray]:
-        r"""``(T, m)`` with ``m[k]`` the smallest gap among the inspected iterates :math:`t < T_k`.
-
-        ``T_k = gap_steps[k] + 1``; ``m[k]`` is an upper bound on :math:`\min_{t<T_k}\text{gap}_t`.
-        """
-        return self.gap_steps + 1, running_min(self.gaps)
-
-    def max_gap_after_crossing(self) -> float | None:
-        """The largest gap at an inspected iterate after :attr:`first_below` (``None`` if not reached)."""
-        if self.first_below is None:
-            return None
-        after = self.gaps[self.gap_steps > self.first_below]
-        return float(after.max()) if after.size else float(self.gaps[self.gap_steps == self.first_below][0])
-
-
 def _gap_function(game: MarkovGame, metric: str):
-    if metric == "nash_gap":
-        return lambda policy: nash_gap(game, policy)
-    v_star = optimal_value(game)
-    return lambda policy: v_star - value(game, policy)
+    """The gap ``metric`` (Definitions 1-2) as a function of the policy, through :data:`GAP_FUNCTIONS`."""
+    gap = GAP_FUNCTIONS[metric](game)
+    return lambda policy: gap(policy, value(game, policy))
 
 
 def _advance(game: MarkovGame, policy: BNPolicy, lam: float, eta: float, n: int, backend: str) -> BNPolicy:
@@ -290,7 +233,7 @@ def first_crossing(
         Stop at the first checkpoint whose gap is at most ``eps`` (after refining the crossing).
     backend : {"auto", "numpy", "numba"}
         Chosen once for the whole run; ``"auto"`` weighs ``max_steps`` steps
-        (:func:`bnpg.exact.objective.resolve_backend`).
+        (:func:`bnpg.backends.resolve_backend`).
 
     Returns
     -------
@@ -316,8 +259,8 @@ def first_crossing(
         raise ValueError(f"lam must be >= 0, got {lam!r}")
     eta = positive("eta", eta)
     eps = positive("eps", eps)
-    if metric not in GAP_METRICS:
-        raise ValueError(f"metric must be one of {GAP_METRICS}, got {metric!r}")
+    if metric not in GAP_FUNCTIONS:
+        raise ValueError(f"metric must be one of {tuple(GAP_FUNCTIONS)}, got {metric!r}")
     max_steps = integer("max_steps", max_steps, minimum=0)
     growth = real_scalar("growth", growth)
     if growth <= 1.0:

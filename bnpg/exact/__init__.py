@@ -2,10 +2,10 @@
 defines, computed by linear solves and policy iteration, never by simulation.
 
 Values, action values and visitations (:mod:`~bnpg.exact.evaluation`), the objective
-L_lambda and its gradient (:mod:`~bnpg.exact.objective`), the MDP solver and best responses,
-Nash and optimality gaps and the mismatch coefficient M (:mod:`~bnpg.exact.gaps`).
+L_lambda and its gradient (:mod:`~bnpg.exact.objective`), the MDP solver and the optimal value
+(:mod:`~bnpg.exact.mdp`), best responses, Nash and optimality gaps (:mod:`~bnpg.exact.gaps`) and
+the mismatch coefficient M (:mod:`~bnpg.exact.mismatch`).
 """
-
 from .evaluation import (
     Evaluation,
     evaluate,
@@ -19,57 +19,58 @@ from .evaluation import (
 )
 from .gaps import (
     DEVIATIONS,
-    TIE_TOLERANCE,
-    Solution,
-    VisitationExtremes,
     best_response,
     best_response_value,
-    deterministic_joint,
     deviation_mdp,
-    min_visitation,
-    mismatch_coefficient,
     nash_gap,
     nash_gaps,
+    optimality_gap,
+)
+from .mdp import (
+    TIE_TOLERANCE,
+    Solution,
+    joint_mdp,
     optimal_solution,
     optimal_value,
-    optimality_gap,
     policy_iteration,
-    replace_local,
-    visitation_extremes,
     worst_solution,
     worst_value,
 )
+from .mismatch import (
+    VisitationExtremes,
+    min_visitation,
+    mismatch_coefficient,
+    visitation_extremes,
+)
 from .objective import (
-    AUTO_COMPILE_SECONDS,
+    FlatObjective,
     barrier_gradient,
     evaluation_and_gradient,
     gradient,
     gradient_norm,
     lemma1_gradient,
     log_barrier,
-    numpy_seconds,
     objective,
-    resolve_backend,
     value_gradient,
 )
 
 __all__ = [
-    "AUTO_COMPILE_SECONDS",
     "DEVIATIONS",
     "Evaluation",
+    "FlatObjective",
     "Solution",
     "TIE_TOLERANCE",
     "VisitationExtremes",
     "barrier_gradient",
     "best_response",
     "best_response_value",
-    "deterministic_joint",
     "deviation_mdp",
     "evaluate",
     "evaluate_joint",
     "evaluation_and_gradient",
     "gradient",
     "gradient_norm",
+    "joint_mdp",
     "kernel",
     "lemma1_gradient",
     "local_advantage",
@@ -78,15 +79,12 @@ __all__ = [
     "mismatch_coefficient",
     "nash_gap",
     "nash_gaps",
-    "numpy_seconds",
     "objective",
     "optimal_solution",
     "optimal_value",
     "optimality_gap",
     "partial_q",
     "policy_iteration",
-    "replace_local",
-    "resolve_backend",
     "value",
     "value_gradient",
     "visitation",

@@ -196,7 +196,7 @@ def partial_q(game: MarkovGame, policy: BNPolicy, agents, ev: Evaluation | None 
     array([[0.5, 0.5]])
     """
     check_policy(game, policy)
-    members = policy._agent_set("agents", agents)
+    members = policy.agent_set("agents", agents)
     ev = _evaluation_of(game, policy, ev)
     others = tuple(1 + j for j in range(game.n_agents) if j not in members)
     num = weighted_q(ev).sum(axis=others) if others else weighted_q(ev)

@@ -42,21 +42,20 @@ from __future__ import annotations
 import numpy as np
 
 from bnpg._validation import non_negative, real_scalar
+from bnpg.backends.choice import compiled_kernel
 from bnpg.exact.evaluation import Evaluation, evaluate, local_advantage
 from bnpg.model.game import MarkovGame
 from bnpg.model.policy import BNPolicy, check_policy
 
 __all__ = [
-    "AUTO_COMPILE_SECONDS",
+    "FlatObjective",
     "barrier_gradient",
     "evaluation_and_gradient",
     "gradient",
     "gradient_norm",
     "lemma1_gradient",
     "log_barrier",
-    "numpy_seconds",
     "objective",
-    "resolve_backend",
     "value_gradient",
 ]
 
@@ -133,54 +132,6 @@ def value_gradient(policy: BNPolicy, ev: Evaluation) -> list[np.ndarray]:
     return grads
 
 
-#: Under ``backend="auto"`` the compiled kernel is used when the numpy path would take longer than
-#: this many seconds (:func:`numpy_seconds`): compiling it costs about ten seconds once per install,
-#: loading it from numba's cache about one second per process.
-AUTO_COMPILE_SECONDS = 0.5
-
-
-def numpy_seconds(game: MarkovGame, evaluations: int) -> float:
-    """A rough estimate of the numpy path's time for ``evaluations`` gradients of ``L_lambda`` on ``game``.
-
-    About 150 microseconds of fixed cost per evaluation plus 4 nanoseconds per entry of ``P``, as
-    measured on this project's development machine (from one state and 9 joint actions to 50 states
-    and 18); only its order of magnitude matters.
-
-    >>> from bnpg import games
-    >>> round(numpy_seconds(games.climbing_game(), 10_000), 3)
-    1.5
-    """
-    return evaluations * (1.5e-4 + 4e-9 * game.P.size)
-
-
-def resolve_backend(backend: str, game: MarkovGame | None = None, evaluations: int = 1) -> str:
-    """``"numba"`` or ``"numpy"`` for a requested backend.
-
-    ``"auto"`` picks the compiled kernel when numba is installed and the work is large enough to repay
-    loading it: ``evaluations`` gradients on ``game`` estimated to take the numpy path more than
-    :data:`AUTO_COMPILE_SECONDS` (without a game, whenever numba is installed).
-
-    >>> from bnpg import games
-    >>> resolve_backend("numpy")
-    'numpy'
-    >>> resolve_backend("auto", games.climbing_game(), evaluations=500)   # too little to compile for
-    'numpy'
-    """
-    from bnpg.backends import numba_kernels as _fast
-
-    if backend not in ("auto", "numpy", "numba"):
-        raise ValueError(f"backend must be 'auto', 'numpy' or 'numba', got {backend!r}")
-    if backend == "numba" and not _fast.HAVE_NUMBA:
-        raise ValueError("backend='numba' needs numba, which this environment lacks (pip install numba)")
-    if backend == "auto":
-        if not _fast.HAVE_NUMBA:
-            return "numpy"
-        if game is not None and numpy_seconds(game, evaluations) <= AUTO_COMPILE_SECONDS:
-            return "numpy"
-        return "numba"
-    return backend
-
-
 def gradient(
     game: MarkovGame, policy: BNPolicy, lam: float = 0.0, *, backend: str = "auto"
 ) -> list[np.ndarray]:
@@ -195,7 +146,7 @@ def gradient(
     backend : {"auto", "numpy", "numba"}
         ``"numba"`` runs the compiled kernel of ``bnpg.backends.numba_kernels`` (same result to round-off);
         ``"auto"`` uses it when numba is installed and one gradient is costly enough to repay loading
-        it (see :func:`resolve_backend`).
+        it, or as ``BNPG_BACKEND`` says (see :func:`bnpg.backends.resolve_backend`).
 
     Returns
     -------
@@ -211,14 +162,78 @@ def gradient(
     """
     check_policy(game, policy)
     lam = non_negative("lam", lam)
-    if resolve_backend(backend, game) == "numba":
-        from bnpg.backends import numba_kernels as _fast
-
-        _, _, flat = _fast.value_and_gradient(
-            policy.structure.plan(game), policy.flat(), lam, with_barrier=False
-        )
-        return policy.unflatten(flat)
+    kernel = compiled_kernel(game, policy.structure, backend)
+    if kernel is not None:
+        return policy.unflatten(kernel.value_and_gradient(policy.flat(), lam, with_barrier=False)[2])
     return evaluation_and_gradient(game, policy, lam)[1]
+
+
+class FlatObjective:
+    r""":math:`V_\theta(\mu)`, the barrier and :math:`\nabla L_\lambda` on flat parameter vectors, on one backend.
+
+    The backend is chosen once, for ``evaluations`` gradients, by :func:`bnpg.backends.compiled_kernel`
+    (the compiled kernel, or ``None`` for the numpy reference of this module); the dynamics call it
+    at every iterate.
+
+    Parameters
+    ----------
+    game : MarkovGame
+    policy : BNPolicy
+        Supplies the DAG and the parameter layout (see :meth:`BNPolicy.flat`); its parameters are not read.
+    lam : float
+        :math:`\lambda \ge 0`.
+    backend : {"auto", "numpy", "numba"}, default "auto"
+    evaluations : int, default 1
+        The work the choice of backend weighs.
+
+    Attributes
+    ----------
+    backend : str
+        ``"numpy"`` or ``"numba"``, as chosen.
+    evaluations : int
+        Gradients computed so far (the compiled fixed steps of :meth:`advance` included).
+
+    Examples
+    --------
+    >>> import numpy as np, bnpg
+    >>> game = bnpg.MarkovGame(np.ones((1, 2, 1)), [[0.0, 1.0]], [1.0], 0.5)
+    >>> f = FlatObjective(game, bnpg.BNPolicy(game, bnpg.DAG.empty(1)), 0.0, backend="numpy")
+    >>> value, barrier, grad = f(np.zeros(2))
+    >>> value, barrier, grad.tolist(), f.evaluations
+    (1.0, 0.0, [-0.5, 0.5], 1)
+    """
+
+    def __init__(self, game: MarkovGame, policy: BNPolicy, lam: float, *, backend: str = "auto",
+                 evaluations: int = 1):
+        check_policy(game, policy)
+        self.game, self.template, self.lam = game, policy, non_negative("lam", lam)
+        self._kernel = compiled_kernel(game, policy.structure, backend, evaluations)
+        self.backend = "numpy" if self._kernel is None else "numba"
+        self.evaluations = 0
+
+    def __call__(self, x: np.ndarray, *, with_barrier: bool = True) -> tuple[float, float, np.ndarray]:
+        """``(V(mu), barrier, flat gradient of L_lambda)`` at ``x``; the barrier is ``nan`` without ``with_barrier``."""
+        self.evaluations += 1
+        if self._kernel is not None:
+            return self._kernel.value_and_gradient(x, self.lam, with_barrier=with_barrier)
+        current = self.template.with_flat(x)
+        ev, grads = evaluation_and_gradient(self.game, current, self.lam)
+        barrier = log_barrier(current) if with_barrier else float("nan")
+        return ev.value, barrier, np.concatenate([g.ravel() for g in grads])
+
+    def objective(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        r""":math:`L_\lambda` and its flat gradient at ``x``."""
+        value, barrier, grad = self(x)
+        return (value + self.lam * barrier if self.lam else value), grad
+
+    def advance(self, x: np.ndarray, n: int, eta: float) -> np.ndarray:
+        """``n`` steps of the dynamics (2) from ``x``; a new array."""
+        if self._kernel is not None:
+            self.evaluations += n
+            return self._kernel.ascend(x, n, eta, self.lam)
+        for _ in range(n):
+            x = x + eta * self(x)[2]
+        return x
 
 
 def evaluation_and_gradient(game: MarkovGame, policy: BNPolicy, lam: float) -> tuple[Evaluation, list[np.ndarray]]:

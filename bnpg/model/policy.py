@@ -27,7 +27,15 @@ from math import prod
 
 import numpy as np
 
-from bnpg._validation import agent_index, as_generator, integer, non_negative, read_only, real_array
+from bnpg._validation import (
+    agent_index,
+    as_generator,
+    instance_of,
+    integer,
+    non_negative,
+    read_only,
+    real_array,
+)
 from bnpg.model.dag import DAG
 from bnpg.model.game import MarkovGame
 
@@ -37,7 +45,9 @@ __all__ = [
     "Structure",
     "check_game_and_dag",
     "check_policy",
+    "deterministic_joint",
     "log_softmax",
+    "replace_local",
     "softmax",
 ]
 
@@ -53,10 +63,8 @@ def check_game_and_dag(game, dag) -> None:
     ...     print(exc)
     dag has 2 agents but the game has 1
     """
-    if not isinstance(game, MarkovGame):
-        raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
-    if not isinstance(dag, DAG):
-        raise TypeError(f"dag must be a DAG, got {type(dag).__name__}")
+    instance_of("game", game, MarkovGame)
+    instance_of("dag", dag, DAG)
     if dag.n_agents != game.n_agents:
         raise ValueError(f"dag has {dag.n_agents} agents but the game has {game.n_agents}")
 
@@ -73,10 +81,8 @@ def check_policy(game, policy) -> None:
     ...     print(exc)  # doctest: +ELLIPSIS
     policy was built for a different game: ... (same shapes, different arrays)
     """
-    if not isinstance(game, MarkovGame):
-        raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
-    if not isinstance(policy, BNPolicy):
-        raise TypeError(f"policy must be a BNPolicy, got {type(policy).__name__}")
+    instance_of("game", game, MarkovGame)
+    instance_of("policy", policy, BNPolicy)
     if policy.game is not game and policy.game != game:
         raise ValueError(
             "policy was built for a different game: policy.game has "
@@ -129,15 +135,6 @@ class Structure:
         self.layouts: tuple[AgentLayout, ...] = tuple(layouts)
         self.sizes = tuple(prod(lay.theta_shape) for lay in layouts)
         self.offsets = tuple(int(k) for k in np.cumsum((0,) + self.sizes))
-        self._plan = None
-
-    def plan(self, game: MarkovGame):
-        """The compiled kernels' index plan for ``game`` (built once, then reused)."""
-        from bnpg.backends import numba_kernels as _fast
-
-        if self._plan is None or self._plan[0] is not game:
-            self._plan = (game, _fast.make_plan(game, self))
-        return self._plan[1]
 
     def to_joint_axes(self, i: int, arr: np.ndarray) -> np.ndarray:
         """Broadcast an array laid out like ``theta[i]`` to the joint shape (size-1 elsewhere)."""
@@ -325,7 +322,7 @@ class BNPolicy:
         >>> bnpg.BNPolicy(game, bnpg.DAG.empty(2)).marginal([1])
         array([[0.5, 0.5]])
         """
-        members = self._agent_set("agents", agents)
+        members = self.agent_set("agents", agents)
         others = tuple(1 + j for j in range(self._game.n_agents) if j not in members)
         return self.joint().sum(axis=others) if others else self.joint().copy()
 
@@ -334,7 +331,7 @@ class BNPolicy:
 
         Entries where :math:`\pi(a^{-\mathcal M} \mid s) = 0` are undefined and returned as ``nan``.
         """
-        members = self._agent_set("agents", agents)
+        members = self.agent_set("agents", agents)
         axes = tuple(1 + j for j in members)
         joint = self.joint()
         denom = joint.sum(axis=axes, keepdims=True)
@@ -361,7 +358,24 @@ class BNPolicy:
             action[i] = int(rng.choice(len(probs), p=probs))
         return tuple(action)
 
-    def _agent_set(self, name: str, agents) -> tuple[int, ...]:
+    def others_weight(self, i: int) -> np.ndarray:
+        r""":math:`\rho_{-i}(a \mid s) = \prod_{j \ne i} \pi^j(a^j \mid s, a^{\mathcal P^j})`: the joint
+        policy without agent ``i``'s factor, in the joint shape ``(S, A_0, ..., A_{N-1})``.
+
+        >>> import numpy as np, bnpg
+        >>> game = bnpg.MarkovGame(np.ones((1, 2, 2, 1)), np.eye(2)[None], [1.0], 0.5)
+        >>> bnpg.BNPolicy(game, bnpg.DAG.chain(2)).others_weight(1)
+        array([[[0.5, 0.5],
+                [0.5, 0.5]]])
+        """
+        i = agent_index("i", i, self.game.n_agents)
+        rho = np.ones((self.game.n_states,) + self.game.action_sizes)
+        for j in range(self.game.n_agents):
+            if j != i:
+                rho = rho * self.structure.to_joint_axes(j, self.local(j))
+        return rho
+
+    def agent_set(self, name: str, agents) -> tuple[int, ...]:
         try:
             agents = list(agents)
         except TypeError:
@@ -373,3 +387,34 @@ class BNPolicy:
 
     def __repr__(self) -> str:
         return f"BNPolicy({self._game!r}, {self._dag!r})"
+
+
+def deterministic_joint(game: MarkovGame, flat_actions) -> np.ndarray:
+    """The joint policy array of a deterministic joint policy given as a flat action per state.
+
+    >>> import numpy as np, bnpg
+    >>> game = bnpg.MarkovGame(np.ones((1, 2, 2, 1)), np.eye(2)[None], [1.0], 0.5)
+    >>> deterministic_joint(game, [3])   # flat index 3 is the joint action (1, 1)
+    array([[[0., 0.],
+            [0., 1.]]])
+    """
+    S = game.n_states
+    pi = np.zeros((S, game.n_joint_actions))
+    pi[np.arange(S), np.asarray(flat_actions)] = 1.0
+    return pi.reshape((S,) + game.action_sizes)
+
+
+def replace_local(policy: BNPolicy, i: int, local) -> np.ndarray:
+    """The joint policy array when agent ``i``'s local conditional is replaced by ``local``.
+
+    ``local`` is laid out like ``theta[i]`` and may be deterministic (e.g. a best response).
+
+    >>> import numpy as np, bnpg
+    >>> game = bnpg.MarkovGame(np.ones((1, 2, 2, 1)), np.eye(2)[None], [1.0], 0.5)
+    >>> policy = bnpg.BNPolicy(game, bnpg.DAG.chain(2))
+    >>> replace_local(policy, 1, np.eye(2)[None])   # agent 1 copies agent 0
+    array([[[0.5, 0. ],
+            [0. , 0.5]]])
+    """
+    i = agent_index("i", i, policy.game.n_agents)
+    return policy.others_weight(i) * policy.structure.to_joint_axes(i, np.asarray(local, dtype=float))

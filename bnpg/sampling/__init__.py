@@ -15,7 +15,7 @@ from .episodes import (
 )
 from .estimators import (
     CRITICS,
-    METHODS,
+    ESTIMATORS,
     Agreement,
     Estimate,
     agreement,
@@ -31,7 +31,7 @@ __all__ = [
     "CRITICS",
     "Episodes",
     "Estimate",
-    "METHODS",
+    "ESTIMATORS",
     "agreement",
     "check_episodes",
     "check_estimator",

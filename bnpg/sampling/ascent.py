@@ -22,9 +22,14 @@ from collections.abc import Iterable
 import numpy as np
 
 from bnpg._validation import integer, non_negative, positive, stop_thresholds
-from bnpg.dynamics.ascent import Trajectory, check_metrics
+from bnpg.dynamics.trajectory import (
+    Metric,
+    Trajectory,
+    check_metrics,
+    metric_functions,
+    metric_name,
+)
 from bnpg.exact.evaluation import evaluate
-from bnpg.exact.gaps import nash_gap, optimal_value
 from bnpg.exact.objective import gradient, gradient_norm, log_barrier
 from bnpg.model.game import MarkovGame
 from bnpg.model.policy import BNPolicy, check_policy
@@ -47,7 +52,7 @@ def sampled_ascent(
     method: str = "reinforce",
     critic="batch",
     record_every: int = 1,
-    metrics: Iterable[str] = ("value",),
+    metrics: Iterable[Metric] = ("value",),
     stop_below: dict | None = None,
 ) -> Trajectory:
     r"""Run ``steps`` updates :math:`\theta \leftarrow \theta + \eta \hat g` from ``policy``.
@@ -68,9 +73,10 @@ def sampled_ascent(
     rng : numpy.random.Generator
     record_every : int, default 1
         Record the exact metrics at ``t = 0, record_every, ...`` and at the last iterate.
-    metrics : sequence of str
-        Any of :data:`bnpg.dynamics.METRICS`, computed exactly at the recorded iterates. The metric
-        ``"agent_steps"``, the actions drawn before the recorded iterate, is always recorded.
+    metrics : sequence of str or callable
+        Any of :data:`bnpg.dynamics.trajectory.METRICS`, or functions ``(game, policy) -> float`` recorded under
+        their ``__name__``, computed exactly at the recorded iterates. The metric ``"agent_steps"``,
+        the actions drawn before the recorded iterate, is always recorded.
     stop_below : dict, optional
         ``{metric: value}``: stop at the first recorded iterate where every listed metric is at most
         its value.
@@ -102,22 +108,23 @@ def sampled_ascent(
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     record_every = integer("record_every", record_every, minimum=1)
     metrics = check_metrics(metrics)
-    stops = stop_thresholds(stop_below, metrics)
-    v_star = optimal_value(game) if "optimality_gap" in metrics else None
+    names = tuple(metric_name(m) for m in metrics)
+    if "agent_steps" in names:
+        raise ValueError("metrics contains a function named 'agent_steps', which sampled_ascent always records")
+    stops = stop_thresholds(stop_below, names)
+    extra = metric_functions(game, metrics)
 
-    rows = {m: [] for m in (*metrics, "agent_steps")}
+    rows = {m: [] for m in (*names, "agent_steps")}
     recorded: list[int] = []
     drawn = 0
 
     def record(t: int, current: BNPolicy) -> bool:
         value = evaluate(game, current).value
         row = {"value": value, "objective": value + lam * log_barrier(current), "agent_steps": drawn}
-        if "grad_norm" in metrics:
+        if "grad_norm" in names:
             row["grad_norm"] = gradient_norm(gradient(game, current, lam, backend="numpy"))
-        if "nash_gap" in metrics:
-            row["nash_gap"] = nash_gap(game, current)
-        if v_star is not None:
-            row["optimality_gap"] = v_star - value
+        for name, metric in extra.items():
+            row[name] = metric(current, value)
         for m in rows:
             rows[m].append(row[m])
         recorded.append(t)

@@ -62,7 +62,7 @@ from bnpg.sampling.episodes import Episodes, check_episodes, check_horizon, simu
 
 __all__ = [
     "CRITICS",
-    "METHODS",
+    "ESTIMATORS",
     "Agreement",
     "Estimate",
     "agreement",
@@ -75,7 +75,7 @@ __all__ = [
 ]
 
 #: The estimators of :func:`gradient_estimate`.
-METHODS = ("reinforce", "actor-critic")
+ESTIMATORS = ("reinforce", "actor-critic")
 #: The named critics of ``method="actor-critic"`` (an array of state values is also accepted).
 CRITICS = ("batch", "exact")
 
@@ -123,8 +123,8 @@ def check_estimator(method: str, critic, n_states: int) -> tuple[str, object]:
     >>> check_estimator("actor-critic", "exact", 2)
     ('actor-critic', 'exact')
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method not in ESTIMATORS:
+        raise ValueError(f"method must be one of {ESTIMATORS}, got {method!r}")
     if method == "reinforce":
         return method, None
     if isinstance(critic, str):

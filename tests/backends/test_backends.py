@@ -12,6 +12,7 @@ import pytest
 
 import bnpg
 from bnpg.backends import numba_kernels as _fast
+from bnpg.backends import plan_for
 from bnpg.experiments.studies.correlation import correlation_compare
 from tests.conftest import random_game, random_policy, reversed_full_dag, snapshot
 
@@ -34,9 +35,10 @@ def flat(grads):
 
 
 @needs_numba
-def test_auto_compiles_only_for_work_that_repays_it():
-    from bnpg.exact.objective import AUTO_COMPILE_SECONDS, numpy_seconds, resolve_backend
+def test_auto_compiles_only_for_work_that_repays_it(monkeypatch):
+    from bnpg.backends import AUTO_COMPILE_SECONDS, numpy_seconds, resolve_backend
 
+    monkeypatch.delenv("BNPG_BACKEND", raising=False)
     game = random_game(0, n_states=3, action_sizes=(2, 2))
     # 150 microseconds plus 4 nanoseconds per entry of P (36 here), per evaluation
     assert numpy_seconds(game, 1000) == pytest.approx(1000 * (1.5e-4 + 4e-9 * 36), rel=1e-12)
@@ -68,7 +70,7 @@ def test_gradient_backends_agree(seed, S, sizes, gamma, dag, lam, scale):
     value_scale = (1.0 + np.abs(game.r).max()) / (1.0 - gamma) + lam
     np.testing.assert_allclose(fast, ref, rtol=0, atol=1e-12 * value_scale)
     np.testing.assert_array_equal(auto, ref)  # "auto": one gradient of a small game does not repay compiling
-    value, barrier, grad = _fast.value_and_gradient(policy.structure.plan(game), policy.flat(), lam)
+    value, barrier, grad = _fast.value_and_gradient(plan_for(game, policy.structure), policy.flat(), lam)
     assert abs(value - bnpg.value(game, policy)) <= 1e-12 * value_scale
     assert abs(barrier - bnpg.log_barrier(policy)) <= 1e-12 * (1 + abs(barrier))
     np.testing.assert_array_equal(grad, fast)
@@ -93,10 +95,10 @@ def test_trajectories_agree(seed, S, sizes, gamma, dag, lam, scale):
 def test_plan_is_built_once_per_game():
     game = random_game(0, n_states=3, action_sizes=(2, 3, 2))
     policy = random_policy(1, game, bnpg.DAG([[2], [0, 2], []]))
-    plan = policy.structure.plan(game)
-    assert policy.structure.plan(game) is plan
+    plan = plan_for(game, policy.structure)
+    assert plan_for(game, policy.structure) is plan
     # Derived policies share the structure, hence the plan.
-    assert policy.with_flat(policy.flat() + 1.0).structure.plan(game) is plan
+    assert plan_for(game, policy.with_flat(policy.flat() + 1.0).structure) is plan
     # An equal game in another object gets a fresh plan with the same numbers.
     copy = bnpg.MarkovGame(game.P.copy(), game.r.copy(), game.mu.copy(), game.gamma)
     np.testing.assert_array_equal(flat(bnpg.gradient(copy, policy, 0.1)), flat(bnpg.gradient(game, policy, 0.1)))
@@ -109,8 +111,8 @@ def test_compiled_path_does_not_mutate():
     theta = snapshot(*policy.theta)
     x = policy.flat()
     x_copy = x.copy()
-    _fast.value_and_gradient(policy.structure.plan(game), x, 0.1)
-    _fast.ascend(policy.structure.plan(game), x, 3, 0.1, 0.1)
+    _fast.value_and_gradient(plan_for(game, policy.structure), x, 0.1)
+    _fast.ascend(plan_for(game, policy.structure), x, 3, 0.1, 0.1)
     np.testing.assert_array_equal(x, x_copy)
     bnpg.gradient_ascent(game, policy, lam=0.1, eta=0.1, steps=3, backend="numba")
     for a, b in zip(policy.theta, theta, strict=True):
@@ -136,7 +138,7 @@ def test_kernel_exponential_matches_numpy():
 @needs_numba
 def test_plan_orders_agents_topologically():
     game = random_game(0, n_states=2, action_sizes=(2, 3, 2))
-    plan = random_policy(0, game, bnpg.DAG([[2], [0, 2], []])).structure.plan(game)
+    plan = plan_for(game, random_policy(0, game, bnpg.DAG([[2], [0, 2], []])).structure)
     assert plan.order.tolist() == [2, 0, 1]
     assert plan.level.tolist() == [1, 2, 4, 12]
     # x runs over (a^2, a^0, a^1); perm maps it to the agent-order flat index a = (a^0, a^1, a^2)
@@ -176,7 +178,7 @@ import numpy as np
 import bnpg
 from bnpg import _fast, games
 from bnpg.experiments.studies.correlation import correlation_compare
-from bnpg.exact.objective import resolve_backend
+from bnpg.backends import resolve_backend
 game = games.climbing_game()
 policy = bnpg.BNPolicy.random(game, bnpg.DAG.chain(2), seed=1)
 run = bnpg.gradient_ascent(game, policy, lam=0.01, eta=0.05, steps=40, record_every=20)
@@ -214,3 +216,77 @@ def test_package_works_without_numba():
     np.testing.assert_allclose(got["theta"], run.policy.flat(), rtol=0, atol=1e-10 * scale)
     np.testing.assert_allclose(got["values"], [compare[f"{d}_value"] for d in ("product", "chain", "full")],
                                rtol=0, atol=1e-10 * scale)
+
+
+# -- the one place where the backend is chosen ------------------------------------------------------
+
+
+def test_the_environment_sets_what_auto_means(monkeypatch):
+    from bnpg.backends import (
+        AUTO_COMPILE_SECONDS,
+        configured_backend,
+        numpy_seconds,
+        resolve_backend,
+    )
+    from bnpg.exact.objective import FlatObjective
+
+    game = random_game(0, n_states=3, action_sizes=(2, 2))
+    policy = random_policy(1, game, bnpg.DAG.chain(2))
+    large = 10 * int(AUTO_COMPILE_SECONDS / numpy_seconds(game, 1))  # "auto" alone would compile for this
+    monkeypatch.setenv("BNPG_BACKEND", "numpy")
+    assert configured_backend() == "numpy"
+    assert resolve_backend("auto", game, large) == "numpy" and resolve_backend() == "numpy"
+    assert FlatObjective(game, policy, 0.1, evaluations=large).backend == "numpy"
+    if _fast.HAVE_NUMBA:  # an explicit request still wins over the environment
+        assert resolve_backend("numba", game, 1) == "numba"
+    monkeypatch.setenv("BNPG_BACKEND", "")
+    assert configured_backend() == "auto"
+    monkeypatch.delenv("BNPG_BACKEND")
+    assert configured_backend() == "auto"
+
+
+@needs_numba
+def test_bnpg_backend_numpy_forces_the_numpy_path_everywhere(monkeypatch):
+    game = random_game(0, n_states=3, action_sizes=(2, 2))
+    start = random_policy(3, game, bnpg.DAG.chain(2))
+    steps = 10 * int(0.5 / (1.5e-4 + 4e-9 * game.P.size))  # Eq. 2 by hand: "auto" compiles for this
+    kwargs = dict(lam=0.1, eta=0.1, steps=steps, record_every=steps)
+    numpy_run = bnpg.gradient_ascent(game, start, backend="numpy", **kwargs)
+    numba_run = bnpg.gradient_ascent(game, start, backend="numba", **kwargs)
+    assert not np.array_equal(numpy_run.policy.flat(), numba_run.policy.flat())  # the runs tell them apart
+    monkeypatch.setenv("BNPG_BACKEND", "numpy")
+    forced = bnpg.gradient_ascent(game, start, **kwargs)
+    assert np.array_equal(forced.policy.flat(), numpy_run.policy.flat())
+    monkeypatch.setenv("BNPG_BACKEND", "numba")
+    small = bnpg.gradient(game, start, 0.1)  # one gradient: "auto" alone would stay on numpy
+    direct = _fast.value_and_gradient(plan_for(game, start.structure), start.flat(), 0.1, False)[2]
+    np.testing.assert_array_equal(flat(small), direct)
+
+
+@pytest.mark.parametrize("bad", ["torch", "NUMPY", "1"])
+def test_an_unknown_bnpg_backend_is_a_clear_error(monkeypatch, bad):
+    game = random_game(0, n_states=2, action_sizes=(2,))
+    policy = random_policy(0, game, bnpg.DAG.empty(1))
+    monkeypatch.setenv("BNPG_BACKEND", bad)
+    with pytest.raises(ValueError, match=f"BNPG_BACKEND must be 'auto', 'numpy' or 'numba', got '{bad}'"):
+        bnpg.gradient(game, policy)
+    with pytest.raises(ValueError, match="BNPG_BACKEND"):
+        bnpg.gradient_ascent(game, policy, lam=0.0, eta=0.1, steps=1)
+    # an explicit backend does not consult the environment
+    reference = bnpg.gradient(game, policy, backend="numpy")
+    monkeypatch.delenv("BNPG_BACKEND")
+    np.testing.assert_array_equal(flat(reference), flat(bnpg.gradient(game, policy, backend="numpy")))
+
+
+def test_the_model_layer_does_not_hold_compiled_plans():
+    import ast
+    from pathlib import Path
+
+    import bnpg.model
+
+    for path in Path(bnpg.model.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                assert not any(n.startswith("bnpg.backends") for n in names), path
+    assert not hasattr(bnpg.model.policy.Structure, "plan")

@@ -6,16 +6,10 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from oracles import evaluate_by_series, policy_joint
 
 import bnpg
-from tests.conftest import (
-    evaluate_by_series,
-    policy_joint,
-    random_game,
-    random_policy,
-    reversed_full_dag,
-    snapshot,
-)
+from tests.conftest import random_game, random_policy, reversed_full_dag, snapshot
 
 # --------------------------------------------------------------------------------------------
 # beta_lambda (Lemma 4)

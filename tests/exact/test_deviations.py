@@ -10,16 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from oracles import enumerated_best_response, evaluate_by_series, joint_by_loops, local_probs
 
 import bnpg
-from tests.conftest import (
-    enumerated_best_response,
-    evaluate_by_series,
-    joint_by_loops,
-    local_probs,
-    random_game,
-    random_policy,
-)
+from tests.conftest import random_game, random_policy
 
 CASES = [
     (30, (2, 2, 2), bnpg.DAG.chain(3)),

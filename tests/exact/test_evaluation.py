@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-import bnpg
-from tests.conftest import (
+from oracles import (
     evaluate_by_series,
     family_to_theta,
     joint_actions,
     kernel_by_loops,
     partial_q_by_loops,
     policy_joint,
-    random_game,
-    random_policy,
-    reversed_full_dag,
-    snapshot,
 )
+
+import bnpg
+from tests.conftest import random_game, random_policy, reversed_full_dag, snapshot
 
 CASES = [
     # (game seed, n_states, action sizes, gamma, dag)

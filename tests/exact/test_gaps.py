@@ -17,10 +17,7 @@ import itertools
 
 import numpy as np
 import pytest
-
-import bnpg
-from bnpg.exact.gaps import deterministic_joint, replace_local
-from tests.conftest import (
+from oracles import (
     best_response_mdp,
     deterministic_joint_by_hand,
     enumerated_best_response,
@@ -31,12 +28,12 @@ from tests.conftest import (
     local_probs,
     lp_optimal_values,
     policy_joint,
-    random_game,
-    random_policy,
-    reversed_full_dag,
     rules_of,
-    snapshot,
 )
+
+import bnpg
+from bnpg.model.policy import deterministic_joint, replace_local
+from tests.conftest import random_game, random_policy, reversed_full_dag, snapshot
 
 CASES = {
     "chain2": (0, 3, (2, 2), 0.9, bnpg.DAG.chain(2)),

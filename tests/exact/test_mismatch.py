@@ -12,16 +12,10 @@ import itertools
 
 import numpy as np
 import pytest
+from oracles import deterministic_joint_by_hand, evaluate_by_series, policy_joint
 
 import bnpg
-from tests.conftest import (
-    deterministic_joint_by_hand,
-    evaluate_by_series,
-    policy_joint,
-    random_game,
-    random_policy,
-    snapshot,
-)
+from tests.conftest import random_game, random_policy, snapshot
 
 GAMES = {
     "dense": (0, 3, (2, 2), 0.9, {}),

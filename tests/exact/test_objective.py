@@ -29,24 +29,20 @@ import functools
 
 import numpy as np
 import pytest
-from scipy.special import log_softmax
-from scipy.stats import entropy
-
-import bnpg
-from tests.conftest import (
+from oracles import (
     evaluate_by_series,
     family_to_theta,
     finite_difference,
     joint_by_loops,
     local_probs,
     partial_q_by_loops,
-    random_game,
-    random_policy,
-    relative_error,
-    reversed_full_dag,
-    snapshot,
     theta_shapes,
 )
+from scipy.special import log_softmax
+from scipy.stats import entropy
+
+import bnpg
+from tests.conftest import random_game, random_policy, relative_error, reversed_full_dag, snapshot
 
 # --------------------------------------------------------------------------------------------
 # An independent implementation of L_lambda on a flat parameter vector

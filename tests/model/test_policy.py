@@ -7,18 +7,10 @@ import re
 
 import numpy as np
 import pytest
+from oracles import joint_actions, local_probs, policy_joint, theta_shapes
 
 import bnpg
-from tests.conftest import (
-    joint_actions,
-    local_probs,
-    policy_joint,
-    random_game,
-    random_policy,
-    random_theta,
-    reversed_full_dag,
-    theta_shapes,
-)
+from tests.conftest import random_game, random_policy, random_theta, reversed_full_dag
 
 DAGS_3 = {
     "empty": bnpg.DAG.empty(3),

@@ -5,7 +5,7 @@ What is checked, and against what:
 * the layout of a batch (shapes, ranges, ``alive``, zeros where no step was taken), its
   reproducibility from a seed, and that nothing but the generator is changed;
 * the sampling distribution, against exact probabilities built without bnpg's numerics (loops over
-  joint actions and scipy's softmax, ``tests/conftest.py``): the pair ``(s_0, a_0)`` must follow
+  joint actions and scipy's softmax, ``tests/oracles.py``): the pair ``(s_0, a_0)`` must follow
   ``mu(s) pi(a | s)``, ``s_1`` must follow ``mu P_pi`` and ``(s_1, a_1)`` must follow
   ``(mu P_pi)(s) pi(a | s)``, on a DAG whose edges run against the index order and mixed action sizes;
 * the geometric horizon: episode lengths are geometric with continuation ``gamma``, and the mean
@@ -25,19 +25,12 @@ import itertools
 
 import numpy as np
 import pytest
+from oracles import evaluate_by_series, kernel_by_loops, local_probs, policy_joint
 from scipy import stats
 
 import bnpg
 from bnpg.sampling.episodes import Episodes, check_episodes, check_horizon, simulate
-from tests.conftest import (
-    evaluate_by_series,
-    kernel_by_loops,
-    local_probs,
-    policy_joint,
-    random_game,
-    random_policy,
-    snapshot,
-)
+from tests.conftest import random_game, random_policy, snapshot
 
 ALPHA = 1e-4
 Z_MAX = float(stats.norm.isf(ALPHA / 2))  # two-sided normal quantile at ALPHA, about 3.89

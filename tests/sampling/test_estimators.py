@@ -31,6 +31,7 @@ import itertools
 
 import numpy as np
 import pytest
+from oracles import evaluate_by_series, kernel_by_loops, local_probs, policy_joint
 from scipy import stats
 from scipy.special import log_softmax
 
@@ -49,15 +50,7 @@ from bnpg.sampling.estimators import (
     lstd_critic,
     per_episode_terms,
 )
-from tests.conftest import (
-    evaluate_by_series,
-    kernel_by_loops,
-    local_probs,
-    policy_joint,
-    random_game,
-    random_policy,
-    snapshot,
-)
+from tests.conftest import random_game, random_policy, snapshot
 
 ALPHA = 1e-4
 #: Parents 0 <- {1, 2}, 1 <- {2}: every edge goes from a higher to a lower index.
@@ -831,6 +824,49 @@ def test_sampled_ascent_bad_input():
             sampled_ascent(game, policy, lam, **{**kw, **changes})
     with pytest.raises(ValueError, match="lam"):
         sampled_ascent(game, policy, -1.0, **kw)
+
+
+def test_sampled_ascent_records_gap_names_and_functions():
+    # the recorded iterates are re-created by the update rule (as above); the gaps are then computed
+    # from the Neumann series and the linear programs of tests/oracles.py
+    from oracles import best_response_mdp, joint_mdp, lp_optimal_values
+
+    game, policy, lam = make_case("back-232")
+    kw = dict(eta=0.3, steps=4, episodes=20, horizon=3, method="reinforce", record_every=2)
+
+    def value_by_series(game, policy):
+        V, _, _ = evaluate_by_series(game, policy_joint(policy))
+        return float(game.mu @ V)
+
+    run = sampled_ascent(game, policy, lam, rng=np.random.default_rng(5),
+                         metrics=("nash_gap", "optimality_gap", value_by_series), **kw)
+    assert set(run.metrics) == {"nash_gap", "optimality_gap", "value_by_series", "agent_steps"}
+    rng = np.random.default_rng(5)
+    current, iterates = policy, [policy]
+    for _ in range(4):
+        est = gradient_estimate(game, current, lam, episodes=20, horizon=3, rng=rng, method="reinforce")
+        current = current.with_flat(current.flat() + 0.3 * est.flat())
+        iterates.append(current)
+    R, K = joint_mdp(game)
+    optimum = float(game.mu @ lp_optimal_values(R, K, game.gamma))
+    for k, t in enumerate(run.steps):
+        value = value_by_series(game, iterates[t])
+        best = [float(game.mu @ lp_optimal_values(*best_response_mdp(game, iterates[t], i)[:2], game.gamma))
+                for i in range(game.n_agents)]
+        assert run.value_by_series[k] == pytest.approx(value, rel=1e-12)
+        assert run.optimality_gap[k] == pytest.approx(optimum - value, rel=1e-6, abs=1e-10)
+        assert run.nash_gap[k] == pytest.approx(max(best) - value, rel=1e-6, abs=1e-10)
+    with pytest.raises(ValueError, match="agent_steps"):
+        def agent_steps(game, policy):
+            return 0.0
+
+        sampled_ascent(game, policy, lam, rng=np.random.default_rng(5), metrics=(agent_steps,), **kw)
+
+
+def test_the_estimators_are_named_estimators():
+    assert sampled.ESTIMATORS == ("reinforce", "actor-critic") and not hasattr(sampled, "METHODS")
+    with pytest.raises(ValueError, match="reinforce"):
+        sampled.check_estimator("sarsa", "batch", 2)
 
 
 def test_agreement_refuses_agents_in_another_order():
