@@ -51,6 +51,7 @@ import numpy as np  # noqa: E402
 
 import bnpg  # noqa: E402
 from bnpg.backends import numba_kernels as _fast
+from bnpg.backends import plan_for
 
 try:
     import torch
@@ -135,7 +136,7 @@ def tiny(repeats: int) -> list[tuple]:
     policy = bnpg.BNPolicy.random(game, bnpg.DAG.full(2), seed=1)
     lam, eta = 0.01, 0.1
     n = 20_000
-    plan = policy.structure.plan(game)
+    plan = plan_for(game, policy.structure)
     flat = policy.flat()
     _fast.ascend(plan, flat, 10, eta, lam)  # compile outside the timing
     t_step = best_time(lambda: _fast.ascend(plan, flat, n, eta, lam), repeats) / n
@@ -161,7 +162,7 @@ def large(repeats: int) -> list[tuple]:
     game = random_game(50, (3,) * 6, seed=2)
     policy = bnpg.BNPolicy.random(game, bnpg.DAG.full(6), seed=3)
     lam = 0.01
-    plan = policy.structure.plan(game)
+    plan = plan_for(game, policy.structure)
     flat = policy.flat()
     _fast.value_and_gradient(plan, flat, lam, with_barrier=False)
     P2 = game.P.reshape(-1, game.n_states)
@@ -352,12 +353,13 @@ def sweeps() -> list[str]:
     The sweep is the predecessor's experiment for three agents (48 runs of 2000 exact steps, about a
     third of a second each): instances long enough that starting the workers does not dominate."""
     from bnpg.experiments.studies.predecessor import predecessor_study
+    from bnpg.experiments.sweeps import SweepOptions
 
     predecessor_study((3,), (1,), iterations=10)          # imports and compiled code loaded before timing
 
     def timed(seeds, **kw) -> float:
         start = time.perf_counter()
-        predecessor_study((3,), seeds, **kw)
+        predecessor_study((3,), seeds, sweep=SweepOptions(**kw))
         return time.perf_counter() - start
 
     seeds = range(1, 9)

@@ -2,7 +2,7 @@
 
 import sys
 
-from bnpg.cli.main import main
+from bnpg.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -29,8 +29,10 @@ from .sweeps import (
     SCHEDULER_VARIABLE,
     STORE_FORMAT,
     StoreError,
+    SweepOptions,
     read_store,
     run_sweep,
+    sweep_options,
 )
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "SCHEDULER_VARIABLE",
     "STORE_FORMAT",
     "StoreError",
+    "SweepOptions",
     "atomic_write",
     "atomic_write_text",
     "check_output_path",
@@ -56,4 +59,5 @@ __all__ = [
     "run_sweep",
     "save_instance",
     "save_results",
+    "sweep_options",
 ]

@@ -12,7 +12,6 @@ interrupted or failed run never leaves a half-written file.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import zipfile
@@ -20,6 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from bnpg._json import dumps, loads, to_jsonable
 from bnpg._validation import non_negative
 from bnpg.model.dag import DAG
 from bnpg.model.game import MarkovGame
@@ -143,15 +143,11 @@ def collate(records: list[dict], meta: dict) -> dict:
     return out
 
 
-def _to_jsonable(value):
+def _column(value):
     arr = np.asarray(value)
-    if arr.dtype.kind in "USbiu":
-        return arr.tolist()
-    if arr.dtype.kind == "f":
-        # JSON has no inf/nan: write them as strings, read back by load_results
-        flat = [x if np.isfinite(x) else repr(float(x)) for x in arr.ravel().tolist()]
-        return np.array(flat, dtype=object).reshape(arr.shape).tolist() if arr.ndim else flat[0]
-    raise TypeError(f"cannot write a value of dtype {arr.dtype} to JSON")
+    if arr.dtype.kind not in "Ubiuf":
+        raise TypeError(f"cannot write a value of dtype {arr.dtype} to JSON")
+    return to_jsonable(arr)
 
 
 def save_results(path, results: dict) -> None:
@@ -178,17 +174,7 @@ def save_results(path, results: dict) -> None:
 
         atomic_write(path, write)
     else:
-        atomic_write_text(path, json.dumps({k: _to_jsonable(v) for k, v in results.items()}, indent=1))
-
-
-def _from_json(value):
-    if isinstance(value, list):
-        if any(isinstance(x, str) and x in ("inf", "-inf", "nan") for x in value):
-            return np.array([float(x) if isinstance(x, str) else x for x in value])
-        return np.array(value)
-    if isinstance(value, str) and value in ("inf", "-inf", "nan"):
-        return np.array(float(value))
-    return np.array(value)
+        atomic_write_text(path, dumps({k: _column(v) for k, v in results.items()}, indent=1))
 
 
 def load_results(path) -> dict:
@@ -199,7 +185,7 @@ def load_results(path) -> dict:
             return {k: data[k] for k in data.files}
     if path.lower().endswith(".json"):
         with open(path, encoding="utf-8") as fh:
-            return {k: _from_json(v) for k, v in json.load(fh).items()}
+            return {k: np.array(v) for k, v in loads(fh.read()).items()}
     raise ValueError(f"path must end in .npz or .json, got {path!r}")
 
 

@@ -2,7 +2,7 @@
 
 Independent routes used here: ``M`` by enumerating every deterministic joint policy, Lemma 1's
 printed formula from loop-built partial values against finite differences of ``L_lambda`` built
-without bnpg's numerics (tests.conftest), and the studies' files against the functions in process.
+without bnpg's numerics (tests/oracles.py), and the studies' files against the functions in process.
 """
 
 from __future__ import annotations
@@ -14,19 +14,14 @@ import sys
 
 import numpy as np
 import pytest
+from oracles import brute_force_m, finite_difference, lagrangian_by_series, lemma1_printed_by_loops
 
 import bnpg
 from bnpg import cli
 from bnpg.experiments.results import load_results
 from bnpg.experiments.studies.correlation import correlation_study
 from bnpg.experiments.studies.lemmas import lemma2_study
-from tests.conftest import (
-    brute_force_m,
-    finite_difference,
-    lagrangian_by_series,
-    lemma1_printed_by_loops,
-    random_game,
-)
+from tests.conftest import random_game
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STATEMENTS = ["assumption-1", "assumption-2", "lemma-1", "lemma-2", "lemma-3", "lemma-4", "theorem-1",

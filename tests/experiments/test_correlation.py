@@ -3,9 +3,9 @@
 Independent routes used here:
 
 * the common start's joint policy is formed by loops from scipy's softmax of the product parameters
-  (tests.conftest.policy_joint), not by bnpg;
+  (oracles.policy_joint), not by bnpg;
 * the optimal and the worst value come from linear programs on the joint-action MDP with rewards
-  ``r`` and ``-r`` (tests.conftest.lp_optimal_values), not from policy iteration;
+  ``r`` and ``-r`` (oracles.lp_optimal_values), not from policy iteration;
 * the Nash gap of a final product policy on a one-state game is computed by hand from the payoff
   matrix (best pure reply minus the expected payoff);
 * the bound on the step length is checked from the outside: a run of ``n`` steps of length at most
@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from oracles import joint_mdp, lp_optimal_values, policy_joint
 from scipy.special import softmax
 
 import bnpg
 from bnpg.backends import numba_kernels as _fast
-from bnpg.dynamics.ascent import _run_backtracking
+from bnpg.dynamics.line_search import run_backtracking as _run_backtracking
 from bnpg.experiments.instances import common_start
 from bnpg.experiments.studies.correlation import correlation_compare, correlation_study
 from bnpg.games.library import climbing_game, penalty_game, search_game
-from tests.conftest import joint_mdp, lp_optimal_values, policy_joint, random_game, snapshot
+from tests.conftest import random_game, snapshot
 
 needs_numba = pytest.mark.skipif(not _fast.HAVE_NUMBA, reason="numba is not installed")
 

@@ -3,9 +3,9 @@ and the search for large gaps (bnpg.games.jackpot_game, bnpg.experiments.studies
 
 Independent routes used here:
 
-* local and joint probabilities from scipy's softmax and explicit loops (tests.conftest), marginals
+* local and joint probabilities from scipy's softmax and explicit loops (tests/oracles.py), marginals
   by summing the loop-built joint policy;
-* ``Q - V`` from the Neumann series (tests.conftest.evaluate_by_series), and the gradient of
+* ``Q - V`` from the Neumann series (oracles.evaluate_by_series), and the gradient of
   ``L_lambda`` from fourth-order finite differences of :func:`bnpg.objective`, so the identity of
   :func:`telescoped_advantage` is checked without bnpg's gradient or evaluation;
 * optimal and worst values from a linear program on joint actions, or by hand on one-state games
@@ -19,6 +19,15 @@ import os
 
 import numpy as np
 import pytest
+from oracles import (
+    evaluate_by_series,
+    finite_difference,
+    joint_actions,
+    joint_mdp,
+    local_probs,
+    lp_optimal_values,
+    policy_joint,
+)
 
 import bnpg
 from bnpg.experiments.instances import Instance, concentrated_policy, lemma_instance
@@ -32,17 +41,7 @@ from bnpg.experiments.studies.lemma3_search import (
 from bnpg.games.library import climbing_game, jackpot_game, random_game
 from bnpg.theory.constants import gradient_threshold
 from bnpg.theory.telescoping import proof_step_ratios, telescoped_advantage
-from tests.conftest import (
-    evaluate_by_series,
-    finite_difference,
-    joint_actions,
-    joint_mdp,
-    local_probs,
-    lp_optimal_values,
-    policy_joint,
-    reversed_full_dag,
-    snapshot,
-)
+from tests.conftest import reversed_full_dag, snapshot
 
 
 def fd_grads(game, policy, lam):
@@ -393,6 +392,7 @@ def test_search_game_candidates_have_finite_m():
     assert found == 2
 
 
+@pytest.mark.fingerprint
 def test_the_shipped_search_was_made_by_todays_code():
     # bnpg/data/lemma3-search.json records the fingerprint of the code and arguments that made it;
     # a change to any of that code makes the file stale until save_lemma3_search is run again

@@ -1,7 +1,7 @@
 """Random instances and the lemma studies of bnpg.experiments.studies.lemmas.
 
 Independent routes used here: every number :func:`lemma_record` reports is recomputed, the Nash gap
-by a linear program over all deterministic best-response rules (tests.conftest.best_response_mdp),
+by a linear program over all deterministic best-response rules (oracles.best_response_mdp),
 the optimal value by a linear program on joint actions, values by the Neumann series, and ``M`` by
 enumerating every deterministic joint policy.
 """
@@ -10,14 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-import bnpg
-from bnpg.dynamics.ascent import ascend
-from bnpg.experiments.instances import common_start, lemma_instance
-from bnpg.experiments.studies.correlation import correlation_compare
-from bnpg.experiments.studies.lemmas import lemma2_study, lemma3_study, lemma_record
-from bnpg.games.library import penalty_game, random_game
-from tests.conftest import (
+from oracles import (
     best_response_mdp,
     brute_force_m,
     evaluate_by_series,
@@ -26,6 +19,14 @@ from tests.conftest import (
     lp_optimal_values,
     policy_joint,
 )
+
+import bnpg
+from bnpg.dynamics.ascent import ascend
+from bnpg.experiments.instances import common_start, lemma_instance
+from bnpg.experiments.studies.correlation import correlation_compare
+from bnpg.experiments.studies.lemmas import lemma2_study, lemma3_study, lemma_record
+from bnpg.experiments.sweeps import SweepOptions
+from bnpg.games.library import penalty_game, random_game
 
 # -- instances and records ----------------------------------------------------------------------
 
@@ -80,7 +81,7 @@ def test_lemma_record_agrees_with_independent_computations(full):
     inst = lemma_instance(2, 5, full=full, n_states=(2,), n_agents=(2,), n_actions=(2,))
     rec = lemma_record(inst)
     game, lam = inst.game, inst.lam
-    run = ascend(game, inst.policy, lam)  # deterministic: the same point as inside lemma_record
+    run = ascend(game, inst.policy, lam, threshold=bnpg.theory.constants.gradient_threshold(game, lam))  # as in lemma_record
     policy = run.policy
     V, _, _ = evaluate_by_series(game, policy_joint(policy))
     value = float(game.mu @ V)
@@ -141,7 +142,7 @@ def test_sweeps_report_points_that_miss_the_threshold():
 
 
 def test_sweep_progress_counts_every_instance_and_ends_with_a_summary(capsys):
-    lemma3_study(3, seed=0, progress=True)
+    lemma3_study(3, seed=0, sweep=SweepOptions(progress=True))
     err = capsys.readouterr().err
     assert "3/3" in err and "lemma3: 3 instances (0 resumed from the store) in" in err
     assert err.rstrip().endswith("on 1 worker process")

@@ -188,6 +188,7 @@ def test_reference_arguments_are_checked():
         pred.compare_with_reference(2, 40, "line")
 
 
+@pytest.mark.fingerprint
 def test_the_shipped_runs_were_made_by_todays_code():
     # Fails on any edit to the code the runs depend on: rerun
     # `python -m bnpg predecessor --out bnpg/data/predecessor-runs.npz` and re-execute chapter 11.

@@ -46,7 +46,7 @@ def test_results_files_refuse_bad_input(tmp_path):
 def test_instance_round_trip(tmp_path):
     inst = lemma_instance(3, 7, n_agents=(3,), edge_prob=0.7)
     path = tmp_path / "point.npz"
-    run = ascend(inst.game, inst.policy, inst.lam)
+    run = ascend(inst.game, inst.policy, inst.lam, threshold=bnpg.theory.constants.gradient_threshold(inst.game, inst.lam))
     save_instance(path, inst.game, inst.dag, inst.lam, run.policy)
     game, dag, lam, policy = load_instance(path)
     assert game == inst.game and dag == inst.dag and lam == inst.lam

@@ -1,7 +1,7 @@
 """The worst-reward search of bnpg.experiments.studies.sharpness_search against the sharpened Lemmas 2 and 3.
 
 Independent routes used here: the reward Jacobian column by column from ``bnpg.gradient`` with unit
-rewards, the gap coefficients from the Neumann series (tests.conftest), the worst reward against
+rewards, the gap coefficients from the Neumann series (tests/oracles.py), the worst reward against
 random feasible rewards and against scipy's SLSQP on the same constrained problem, optimal values by
 a linear program and best responses by enumerating every deterministic rule.
 """
@@ -10,6 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from oracles import (
+    enumerated_best_response,
+    evaluate_by_series,
+    joint_mdp,
+    lp_optimal_values,
+    policy_joint,
+)
 from scipy.optimize import minimize
 
 import bnpg
@@ -21,15 +28,9 @@ from bnpg.experiments.studies.sharpness_search import (
     worst_point,
     worst_reward,
 )
+from bnpg.experiments.sweeps import SweepOptions
 from bnpg.theory.sharpened import sharp_threshold
-from tests.conftest import (
-    enumerated_best_response,
-    evaluate_by_series,
-    joint_mdp,
-    lp_optimal_values,
-    policy_joint,
-    snapshot,
-)
+from tests.conftest import snapshot
 
 #: The slack allowed on a gap: the solve and the exact measurement round differently.
 GAP_TOLERANCE = 1e-9
@@ -59,7 +60,7 @@ def coefficients_by_series(game, pi):
 def deviation_joint(policy, i, rule):
     """The joint policy when agent ``i`` plays the deterministic rule ``rule`` (theta layout of indices)."""
     local = np.eye(policy.game.action_sizes[i])[rule]
-    return bnpg.exact.gaps.replace_local(policy, i, local)
+    return bnpg.model.policy.replace_local(policy, i, local)
 
 
 def tiny_case(seed, lemma):
@@ -69,7 +70,7 @@ def tiny_case(seed, lemma):
     dag = bnpg.DAG.full(2) if lemma == 3 else bnpg.DAG.chain(2)
     policy = bnpg.BNPolicy.random(game, dag, seed=rng, scale=1.0)
     if lemma == 3:
-        comparator = bnpg.exact.gaps.deterministic_joint(game, rng.integers(game.n_joint_actions, size=2))
+        comparator = bnpg.model.policy.deterministic_joint(game, rng.integers(game.n_joint_actions, size=2))
     else:
         i = int(rng.integers(2))
         comparator = deviation_joint(policy, i, rng.integers(2, size=policy.theta[i].shape[:-1]))
@@ -101,7 +102,7 @@ def test_potential_shaping_is_invisible_to_the_gradient_and_the_gap():
     J, _ = gradient_map(game, policy, 1.0)
     phi = np.random.default_rng(9).standard_normal(3)
     shaping = (phi[:, None, None] - game.gamma * game.P @ phi).ravel()
-    c = value_coefficients(game, bnpg.exact.gaps.deterministic_joint(game, [0, 3, 5])) - value_coefficients(
+    c = value_coefficients(game, bnpg.model.policy.deterministic_joint(game, [0, 3, 5])) - value_coefficients(
         game, policy.joint())
     assert np.abs(J @ shaping).max() < 1e-13
     assert abs(c @ shaping) < 1e-12
@@ -239,7 +240,7 @@ def test_same_seed_same_records_and_instances_stand_alone():
 
 
 def test_progress_counts_the_instances(capsys):
-    sharpness_search(3, n_instances=2, budget=1, restarts=0, progress=True)
+    sharpness_search(3, n_instances=2, budget=1, restarts=0, sweep=SweepOptions(progress=True))
     err = capsys.readouterr().err
     assert "2/2" in err and "sharpness-lemma3: 2 instances" in err
 
@@ -247,7 +248,8 @@ def test_progress_counts_the_instances(capsys):
 def test_the_search_does_not_depend_on_the_number_of_jobs(tmp_path):
     options = dict(n_instances=3, budget=2, restarts=0)
     serial = sharpness_search(2, **options)
-    for other in (sharpness_search(2, jobs=2, **options), sharpness_search(2, store=tmp_path / "s.jsonl", **options)):
+    for other in (sharpness_search(2, sweep=SweepOptions(jobs=2), **options),
+                  sharpness_search(2, sweep=SweepOptions(store=tmp_path / "s.jsonl"), **options)):
         for key in serial:
             x, y = np.asarray(serial[key]), np.asarray(other[key])
             assert x.dtype == y.dtype and np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), key

@@ -13,7 +13,7 @@ from distributed import LocalCluster
 
 from bnpg import __version__
 from bnpg.experiments.studies.lemmas import lemma2_study
-from bnpg.experiments.sweeps import STORE_FORMAT, StoreError, read_store, run_sweep
+from bnpg.experiments.sweeps import STORE_FORMAT, StoreError, SweepOptions, read_store, run_sweep
 
 
 def square_plus(k, offset):
@@ -33,12 +33,12 @@ def test_serial_sweep_is_the_list_comprehension():
 
 
 def test_two_jobs_give_the_serial_results_in_instance_order():
-    assert run_sweep(square_plus, 9, args=(2,), jobs=2) == [square_plus(k, 2) for k in range(9)]
+    assert run_sweep(square_plus, 9, args=(2,), sweep=SweepOptions(jobs=2)) == [square_plus(k, 2) for k in range(9)]
 
 
 def test_a_store_is_written_as_instances_finish_and_resumed(tmp_path):
     store = tmp_path / "s.jsonl"
-    first = run_sweep(square_plus, 6, args=(0,), name="demo", arguments={"offset": 0}, store=store)
+    first = run_sweep(square_plus, 6, args=(0,), name="demo", arguments={"offset": 0}, sweep=SweepOptions(store=store))
     lines = store.read_text().splitlines()
     header = json.loads(lines[0])
     assert header == {"format": STORE_FORMAT, "sweep": "demo", "arguments": {"offset": 0}, "n_instances": 6,
@@ -52,7 +52,7 @@ def test_a_store_is_written_as_instances_finish_and_resumed(tmp_path):
         calls.append(k)
         return square_plus(k, offset)
 
-    again = run_sweep(counting, 6, args=(0,), name="demo", arguments={"offset": 0}, store=store)
+    again = run_sweep(counting, 6, args=(0,), name="demo", arguments={"offset": 0}, sweep=SweepOptions(store=store))
     assert again == first and sorted(calls) == [json.loads(x)["index"] for x in lines[4:]]
     assert len(store.read_text().splitlines()) == 7                       # no instance twice
 
@@ -65,13 +65,13 @@ def test_a_store_is_written_as_instances_finish_and_resumed(tmp_path):
 ])
 def test_a_foreign_store_is_refused(tmp_path, change, message):
     store = tmp_path / "s.jsonl"
-    run_sweep(square_plus, 6, args=(0,), name="demo", arguments={"offset": 0}, store=store)
+    run_sweep(square_plus, 6, args=(0,), name="demo", arguments={"offset": 0}, sweep=SweepOptions(store=store))
     lines = store.read_text().splitlines()
     header = {**json.loads(lines[0]), **change}
     store.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
     before = store.read_bytes()
     with pytest.raises(StoreError, match=message):
-        run_sweep(square_plus, 6, args=(0,), name="demo", arguments={"offset": 0}, store=store)
+        run_sweep(square_plus, 6, args=(0,), name="demo", arguments={"offset": 0}, sweep=SweepOptions(store=store))
     assert store.read_bytes() == before                                  # left as it was
 
 
@@ -84,7 +84,7 @@ def test_a_foreign_store_is_refused(tmp_path, change, message):
 ])
 def test_a_damaged_store_is_refused(tmp_path, damage, message):
     store = tmp_path / "s.jsonl"
-    run_sweep(square_plus, 4, args=(0,), name="demo", store=store)
+    run_sweep(square_plus, 4, args=(0,), name="demo", sweep=SweepOptions(store=store))
     store.write_text("\n".join(damage(store.read_text().splitlines())) + "\n")
     header = {"format": STORE_FORMAT, "sweep": "demo", "arguments": {}, "n_instances": 4,
               "bnpg_version": __version__}
@@ -94,19 +94,21 @@ def test_a_damaged_store_is_refused(tmp_path, damage, message):
 
 def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="jobs"):
-        run_sweep(square_plus, 3, args=(0,), jobs=0)
+        run_sweep(square_plus, 3, args=(0,), sweep=SweepOptions(jobs=0))
     with pytest.raises(TypeError, match="scheduler"):
-        run_sweep(square_plus, 3, args=(0,), scheduler=8786)
+        run_sweep(square_plus, 3, args=(0,), sweep=SweepOptions(scheduler=8786))
+    with pytest.raises(TypeError, match="sweep must be a SweepOptions"):
+        run_sweep(square_plus, 3, args=(0,), sweep={"jobs": 2})
 
 
 def test_the_lemma_sweep_does_not_depend_on_the_number_of_jobs():
-    assert_same_study(lemma2_study(6, seed=2), lemma2_study(6, seed=2, jobs=2))
+    assert_same_study(lemma2_study(6, seed=2), lemma2_study(6, seed=2, sweep=SweepOptions(jobs=2)))
 
 
 def test_the_lemma_sweep_on_a_local_dask_cluster_is_the_serial_one():
     serial = lemma2_study(5, seed=4)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        on_dask = lemma2_study(5, seed=4, scheduler=cluster.scheduler_address)
+        on_dask = lemma2_study(5, seed=4, sweep=SweepOptions(scheduler=cluster.scheduler_address))
     assert_same_study(serial, on_dask)
 
 
@@ -154,7 +156,7 @@ def test_the_scheduler_can_come_from_the_environment(monkeypatch):
 def test_the_command_refuses_another_sweeps_store(tmp_path):
     out = tmp_path / "r.json"
     store = tmp_path / "r.json.sweep.jsonl"
-    run_sweep(square_plus, 3, args=(0,), name="other", store=store)
+    run_sweep(square_plus, 3, args=(0,), name="other", sweep=SweepOptions(store=store))
     before = store.read_bytes()
     proc = subprocess.run(_command(out), capture_output=True, text=True)
     assert proc.returncode == 2 and "belongs to another sweep" in proc.stderr
@@ -163,10 +165,10 @@ def test_the_command_refuses_another_sweeps_store(tmp_path):
 
 def test_the_progress_bar_counts_resumed_instances_and_names_the_workers(tmp_path, capsys):
     store = tmp_path / "s.jsonl"
-    run_sweep(square_plus, 4, args=(0,), name="demo", store=store)
+    run_sweep(square_plus, 4, args=(0,), name="demo", sweep=SweepOptions(store=store))
     lines = store.read_text().splitlines()
     store.write_text("\n".join(lines[:3]) + "\n")                     # two instances kept
-    run_sweep(square_plus, 4, args=(0,), name="demo", store=store, jobs=2, progress=True)
+    run_sweep(square_plus, 4, args=(0,), name="demo", sweep=SweepOptions(store=store, jobs=2, progress=True))
     err = capsys.readouterr().err
     assert "4/4" in err and "demo: 4 instances (2 resumed from the store) in" in err
     assert err.rstrip().endswith("on 2 worker processes")
@@ -186,7 +188,7 @@ def test_other_studies_do_not_depend_on_the_number_of_jobs(study):
             return sampling_study(theorems=(1,), games=("penalty",), estimators=(("reinforce", 3),),
                                   max_steps=60, record_every=20, **kw)
     serial = run()
-    parallel = run(jobs=2)
+    parallel = run(sweep=SweepOptions(jobs=2))
     for key in serial:
         x, y = np.asarray(serial[key]), np.asarray(parallel[key])
         assert x.dtype == y.dtype and np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), key
@@ -194,27 +196,27 @@ def test_other_studies_do_not_depend_on_the_number_of_jobs(study):
 
 def test_results_come_back_in_instance_order_whatever_the_store_holds(tmp_path):
     store = tmp_path / "s.jsonl"
-    run_sweep(square_plus, 6, args=(0,), name="demo", store=store)
+    run_sweep(square_plus, 6, args=(0,), name="demo", sweep=SweepOptions(store=store))
     lines = store.read_text().splitlines()
     kept = [x for x in lines[1:] if json.loads(x)["index"] in (4, 1)]
     store.write_text("\n".join([lines[0], *reversed(kept)]) + "\n")    # 4 then 1, out of order
-    assert run_sweep(square_plus, 6, args=(0,), name="demo", store=store) == [square_plus(k, 0) for k in range(6)]
+    assert run_sweep(square_plus, 6, args=(0,), name="demo", sweep=SweepOptions(store=store)) == [square_plus(k, 0) for k in range(6)]
 
 
 def test_a_foreign_file_is_refused_and_left_untouched(tmp_path):
     store = tmp_path / "notes.txt"
     store.write_bytes(b"my notes\nno newline at the end")
     with pytest.raises(StoreError, match="does not start with a bnpg sweep header"):
-        run_sweep(square_plus, 3, args=(0,), store=store)
+        run_sweep(square_plus, 3, args=(0,), sweep=SweepOptions(store=store))
     assert store.read_bytes() == b"my notes\nno newline at the end"
 
 
 def test_a_header_cut_short_starts_the_sweep_again(tmp_path):
     store = tmp_path / "s.jsonl"
-    run_sweep(square_plus, 3, args=(0,), name="demo", store=store)
+    run_sweep(square_plus, 3, args=(0,), name="demo", sweep=SweepOptions(store=store))
     header = store.read_text().splitlines()[0]
     store.write_text(header[:20])                                       # killed while writing the header
-    assert run_sweep(square_plus, 3, args=(0,), name="demo", store=store) == [square_plus(k, 0) for k in range(3)]
+    assert run_sweep(square_plus, 3, args=(0,), name="demo", sweep=SweepOptions(store=store)) == [square_plus(k, 0) for k in range(3)]
     assert store.read_text().splitlines()[0] == header
 
 
@@ -226,7 +228,7 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
         port = sock.getsockname()[1]
     start = time.monotonic()
     with pytest.raises(ValueError, match=r"scheduler 'tcp://127.0.0.1:\d+': cannot reach a Dask scheduler"):
-        run_sweep(square_plus, 3, args=(0,), scheduler=f"tcp://127.0.0.1:{port}")
+        run_sweep(square_plus, 3, args=(0,), sweep=SweepOptions(scheduler=f"tcp://127.0.0.1:{port}"))
     assert time.monotonic() - start < 60
     proc = subprocess.run(_command(tmp_path / "r.json", "--scheduler", f"tcp://127.0.0.1:{port}"),
                           capture_output=True, text=True)

@@ -14,22 +14,25 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bnpg._validation import integer, non_negative, positive
+from bnpg._validation import instance_of, integer, keyword_options, non_negative, positive
+from bnpg.backends.choice import resolve_backend
 from bnpg.dynamics.ascent import ascend
 from bnpg.exact.evaluation import evaluate
-from bnpg.exact.gaps import mismatch_coefficient, nash_gap, optimal_value, worst_value
-from bnpg.exact.objective import resolve_backend
+from bnpg.exact.gaps import nash_gap
+from bnpg.exact.mdp import optimal_value, worst_value
+from bnpg.exact.mismatch import mismatch_coefficient
 from bnpg.experiments.instances import check_product_theta, common_start, correlation_instance
 from bnpg.experiments.results import collate
-from bnpg.experiments.sweeps import run_sweep
+from bnpg.experiments.sweeps import SweepOptions, run_sweep
 from bnpg.model.dag import DAG
 from bnpg.model.game import MarkovGame
 from bnpg.theory.constants import gradient_threshold
 
-__all__ = ["METHODS", "correlation_compare", "correlation_study"]
+__all__ = ["COMPARISON_METHODS", "correlation_compare", "correlation_study"]
 
-#: The ascents a comparison can use (see :func:`bnpg.ascend`).
-METHODS = ("path", "armijo", "lbfgs")
+#: The ascent methods of :func:`bnpg.ascend` that :func:`correlation_compare` can use (the fixed step
+#: of the theorems is left out: it needs millions of steps on these games).
+COMPARISON_METHODS = ("path", "armijo", "lbfgs")
 
 
 def correlation_compare(
@@ -105,8 +108,7 @@ def correlation_compare(
     >>> bool(out["product_nash_gap"] < 1e-3), out["product_reached"], out["full_reached"]
     (True, False, True)
     """
-    if not isinstance(game, MarkovGame):
-        raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
+    instance_of("game", game, MarkovGame)
     N = game.n_agents
     if dags is None:
         dags = {"product": DAG.empty(N), "chain": DAG.chain(N), "full": DAG.full(N)}
@@ -117,8 +119,8 @@ def correlation_compare(
             raise ValueError(f"dags[{name!r}] has {dag.n_agents} agents but the game has {N}")
     check_product_theta(game, product_theta)
     lam = non_negative("lam", lam)
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method not in COMPARISON_METHODS:
+        raise ValueError(f"method must be one of {COMPARISON_METHODS}, got {method!r}")
     max_move = positive("max_move", max_move)
     max_steps = integer("max_steps", max_steps, minimum=0)
     threshold = positive("threshold", threshold)
@@ -154,28 +156,8 @@ def correlation_compare(
     return out
 
 
-def correlation_study(
-    n_games: int,
-    n_starts: int,
-    seed: int,
-    *,
-    n_states: Sequence[int] = (2, 3),
-    n_agents: Sequence[int] = (2,),
-    n_actions: Sequence[int] = (2, 3),
-    gamma: float = 0.9,
-    init_scale: float = 1.0,
-    lam: float = 1e-4,
-    method: str = "path",
-    max_move: float = 0.1,
-    max_steps: int = 5000,
-    threshold: float = 1e-6,
-    reach_tol: float = 1e-4,
-    backend: str = "auto",
-    progress: bool = False,
-    jobs: int = 1,
-    scheduler: str | None = None,
-    store=None,
-) -> dict:
+def correlation_study(n_games: int, n_starts: int, seed: int, *, sweep: SweepOptions | None = None,
+                      **options) -> dict:
     r"""Product vs chain vs full DAG on random games, from several common starts per game.
 
     Game ``k`` and its starts are :func:`bnpg.experiments.instances.correlation_instance` ``(seed, k, ...)``. Every start is run by
@@ -186,15 +168,18 @@ def correlation_study(
     n_games, n_starts : int
         ``>= 1`` each.
     seed : int
-    n_states, n_agents, n_actions, gamma, init_scale
-        As in :func:`bnpg.experiments.instances.correlation_instance`.
-    lam, method, max_move, max_steps, threshold, reach_tol, backend
-        As in :func:`correlation_compare`.
-    progress : bool, default False
-        A progress bar over the games and a summary line on stderr.
-    jobs, scheduler, store
-        Where the games run and where finished ones are kept (:func:`bnpg.experiments.sweeps.run_sweep`); the
-        results do not depend on them.
+    sweep : SweepOptions, optional
+        Where the games run, where finished ones are kept and the progress shown over the games
+        (:class:`bnpg.experiments.sweeps.SweepOptions`); the results do not depend on it.
+    **options
+        Two groups, each with the defaults of its function:
+
+        * how the games and starts are drawn, the options of
+          :func:`bnpg.experiments.instances.correlation_instance`: ``n_states`` (default ``(2, 3)``),
+          ``n_agents`` (``(2,)``), ``n_actions`` (``(2, 3)``), ``gamma`` (0.9), ``init_scale`` (1.0);
+        * how each start is run, the options of :func:`correlation_compare`: ``lam`` (1e-4),
+          ``method`` (``"path"``), ``max_move`` (0.1), ``max_steps`` (5000), ``threshold`` (1e-6),
+          ``reach_tol`` (1e-4), ``backend`` (``"auto"``).
 
     Returns
     -------
@@ -215,23 +200,35 @@ def correlation_study(
     n_games = integer("n_games", n_games, minimum=1)
     n_starts = integer("n_starts", n_starts, minimum=1)
     seed = integer("seed", seed, minimum=0)
-    draws = {"n_states": n_states, "n_agents": n_agents, "n_actions": n_actions, "gamma": gamma,
-             "init_scale": init_scale, "n_starts": n_starts}
-    options = {
-        "lam": lam, "method": method, "max_move": max_move, "max_steps": max_steps,
-        "threshold": threshold, "reach_tol": reach_tol, "backend": backend,
-    }
+    draws, runs = _option_groups(options)
+    draws["n_starts"] = n_starts
     correlation_instance(seed, 0, **draws)  # refuse bad options before any work
     meta = {
-        "study": "correlation", "seed": seed, "n_starts": n_starts, "gamma": gamma,
-        "init_scale": init_scale, "lam": lam, "method": method, "max_move": max_move,
-        "max_steps": max_steps, "threshold": threshold, "reach_tol": reach_tol,
+        "study": "correlation", "seed": seed, "n_starts": n_starts, "gamma": draws["gamma"],
+        "init_scale": draws["init_scale"], "lam": runs["lam"], "method": runs["method"],
+        "max_move": runs["max_move"], "max_steps": runs["max_steps"], "threshold": runs["threshold"],
+        "reach_tol": runs["reach_tol"],
     }
-    arguments = {**meta, **draws, "backend": backend}
-    per_game = run_sweep(_game_records, n_games, args=(seed, draws, options), name="correlation",
-                         arguments=arguments, jobs=jobs, scheduler=scheduler, store=store, progress=progress)
+    arguments = {**meta, **draws, "backend": runs["backend"]}
+    per_game = run_sweep(_game_records, n_games, args=(seed, draws, runs), name="correlation",
+                         arguments=arguments, sweep=sweep)
     records = [rec for recs in per_game for rec in recs]
     return collate(records, meta)
+
+
+def _option_groups(options: dict) -> tuple[dict, dict]:
+    """``options`` split into those of :func:`correlation_instance` and of :func:`correlation_compare`,
+    each with its function's defaults; an unknown name is a ``TypeError``."""
+    draw_names = set(keyword_options(correlation_instance, {}, exclude=("n_starts",)))
+    run_names = set(keyword_options(correlation_compare, {}, exclude=("dags",)))
+    unknown = sorted(set(options) - draw_names - run_names)
+    if unknown:
+        raise TypeError(f"unknown options {unknown}; choose from {sorted(draw_names | run_names)}")
+    draws = keyword_options(correlation_instance, {k: v for k, v in options.items() if k in draw_names},
+                            exclude=("n_starts",))
+    runs = keyword_options(correlation_compare, {k: v for k, v in options.items() if k in run_names},
+                           exclude=("dags",))
+    return draws, runs
 
 
 def _game_records(k: int, seed: int, draws: dict, options: dict) -> list[dict]:

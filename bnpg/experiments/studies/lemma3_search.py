@@ -16,16 +16,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bnpg._validation import integer, positive, real_scalar
-from bnpg.exact.gaps import worst_value
+from bnpg._validation import fully_correlated, instance_of, integer, positive, real_scalar
+from bnpg.exact.mdp import worst_value
 from bnpg.experiments.instances import Instance, concentrated_policy
 from bnpg.experiments.results import check_output_path, collate, save_instance, save_results
-from bnpg.experiments.sweeps import run_sweep
+from bnpg.experiments.sweeps import SweepOptions, run_sweep
 from bnpg.games.library import climbing_game, jackpot_game, penalty_game, random_game, search_game
 from bnpg.model.dag import DAG
 from bnpg.model.game import MarkovGame
 from bnpg.model.policy import BNPolicy
-from bnpg.paper.statements import lemma3
+from bnpg.paper.lemmas import lemma3
 
 __all__ = ["lemma3_candidates", "lemma3_point", "lemma3_search", "provenance", "save_lemma3_search"]
 
@@ -68,11 +68,9 @@ def lemma3_point(
     >>> rec["met"], rec["advantage_ratio"] <= 1, rec["optimality_gap"] <= rec["pd_bound"]
     (True, True, True)
     """
-    if not isinstance(instance, Instance):
-        raise TypeError(f"instance must be an Instance, got {type(instance).__name__}")
+    instance_of("instance", instance, Instance)
     game, dag, lam = instance.game, instance.dag, instance.lam
-    if not dag.is_fully_correlated:
-        raise ValueError(f"instance.dag must be fully correlated (Definition 3), got {dag!r}")
+    fully_correlated("instance.dag", dag, needed_by="lemma3_point")
     verdict = lemma3(game, lam, start=instance.policy, method=method, max_steps=max_steps)
     d = verdict.details
     v_worst = worst_value(game)
@@ -194,15 +192,12 @@ def lemma3_search(
     *,
     method: str = "armijo",
     max_steps: int = 20000,
-    progress: bool = False,
-    jobs: int = 1,
-    scheduler: str | None = None,
-    store=None,
+    sweep: SweepOptions | None = None,
 ) -> tuple[dict, list[BNPolicy]]:
     """Run :func:`lemma3_point` on every candidate of :func:`lemma3_candidates` (or any labelled list).
 
-    ``progress``, ``jobs``, ``scheduler`` and ``store`` are those of :func:`bnpg.experiments.sweeps.run_sweep`, one
-    task per candidate; the results do not depend on them.
+    ``sweep`` (:class:`bnpg.experiments.sweeps.SweepOptions`) says where the candidates run, one task
+    per candidate, where finished ones are kept and the progress shown; the results do not depend on it.
 
     Returns
     -------
@@ -224,8 +219,7 @@ def lemma3_search(
             raise TypeError("candidates must be a sequence of (label, Instance) pairs")
     arguments = {"labels": [str(label) for label, _ in candidates], "method": method, "max_steps": max_steps}
     points = run_sweep(_search_point, len(candidates), args=(list(candidates), method, max_steps),
-                       name="lemma3_search", arguments=arguments, jobs=jobs, scheduler=scheduler, store=store,
-                       progress=progress)
+                       name="lemma3_search", arguments=arguments, sweep=sweep)
     records = [point["record"] for point in points]
     policies = [inst.policy.with_theta([np.array(t) for t in point["theta"]])
                 for (_, inst), point in zip(candidates, points, strict=True)]
@@ -246,9 +240,7 @@ def save_lemma3_search(
     *,
     method: str = "armijo",
     max_steps: int = 20000,
-    progress: bool = False,
-    jobs: int = 1,
-    scheduler: str | None = None,
+    sweep: SweepOptions | None = None,
     **candidate_options,
 ) -> dict:
     """Run :func:`lemma3_search` on :func:`lemma3_candidates` and write the results to ``folder``.
@@ -262,7 +254,7 @@ def save_lemma3_search(
     ----------
     folder : path
         Created if missing.
-    method, max_steps, progress, jobs, scheduler
+    method, max_steps, sweep
         Passed to :func:`lemma3_search`.
     **candidate_options
         Passed to :func:`lemma3_candidates`.
@@ -285,8 +277,7 @@ def save_lemma3_search(
     for name in ("lemma3-search.json", "lemma3-worst.npz"):
         check_output_path(os.path.join(folder, name), (os.path.splitext(name)[1],), name="folder")
     candidates = lemma3_candidates(**candidate_options)
-    results, policies = lemma3_search(candidates, method=method, max_steps=max_steps, progress=progress,
-                                      jobs=jobs, scheduler=scheduler)
+    results, policies = lemma3_search(candidates, method=method, max_steps=max_steps, sweep=sweep)
     eligible = results["met"] & results["nonvacuous"]
     if not eligible.any():
         raise ValueError("no candidate met the gradient threshold with a non-vacuous bound")
@@ -314,11 +305,13 @@ def provenance(*, method: str = "armijo", max_steps: int = 20000, **candidate_op
     import inspect
     import json
 
+    from bnpg.backends import choice
     from bnpg.dynamics import ascent as dynamics
-    from bnpg.exact.objective import numpy_seconds, resolve_backend
+    from bnpg.dynamics import line_search
+    from bnpg.exact.objective import FlatObjective
     from bnpg.experiments import instances
     from bnpg.games import library as games
-    from bnpg.paper import statements as paper
+    from bnpg.paper import lemmas as paper
     from bnpg.theory import constants, telescoping
 
     options = {
@@ -328,9 +321,10 @@ def provenance(*, method: str = "armijo", max_steps: int = 20000, **candidate_op
     functions = (
         lemma3_candidates, lemma3_point, _reversed_full, paper.lemma3,
         *(getattr(paper, name) for name in ("_stationary",)),
-        dynamics.ascend,
-        *(getattr(dynamics, name) for name in ("_run_backtracking", "_sufficient_increase", "_Objective")),
-        resolve_backend, numpy_seconds,
+        dynamics.ascend, dynamics.armijo_ascent, dynamics.path_ascent, dynamics.lbfgs_ascent,
+        *(getattr(dynamics, name) for name in ("_prepare", "_backtracking")),
+        line_search.run_backtracking, line_search.sufficient_increase, FlatObjective,
+        choice.resolve_backend, choice.configured_backend, choice.numpy_seconds, choice.compiled_kernel,
         constants.gradient_threshold, constants.lemma3_bound, telescoping.proof_step_ratios,
         telescoping.advantage_ratio, telescoping.performance_difference_bound, games.random_game,
         games.climbing_game, games.penalty_game, games.search_game, games.jackpot_game,

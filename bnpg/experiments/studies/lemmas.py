@@ -18,11 +18,11 @@ An instance that does not reach the threshold is reported (``met = False``), nev
 from __future__ import annotations
 
 from bnpg._validation import integer, keyword_options
-from bnpg.exact.gaps import optimal_value
+from bnpg.exact.mdp import optimal_value
 from bnpg.experiments.instances import Instance, lemma_instance
 from bnpg.experiments.results import collate
-from bnpg.experiments.sweeps import run_sweep
-from bnpg.paper.statements import lemma2
+from bnpg.experiments.sweeps import SweepOptions, run_sweep
+from bnpg.paper.lemmas import lemma2
 from bnpg.theory.constants import lemma3_bound
 
 __all__ = ["lemma2_study", "lemma3_study", "lemma_record"]
@@ -94,13 +94,12 @@ def _lemma_study(name: str, full: bool, n_instances, seed, method, max_steps, op
     meta = {"study": name, "seed": seed, "method": method, "max_steps": max_steps}
     meta.update({f"option_{k}": v for k, v in options.items()})
     records = run_sweep(_instance_record, n_instances, args=(seed, full, options, method, max_steps), name=name,
-                        arguments=meta, **sweep)
+                        arguments=meta, sweep=sweep)
     return collate(records, meta)
 
 
 def lemma2_study(n_instances: int, seed: int, *, method: str = "armijo", max_steps: int = 5000,
-                 progress: bool = False, jobs: int = 1, scheduler: str | None = None, store=None,
-                 **options) -> dict:
+                 sweep: SweepOptions | None = None, **options) -> dict:
     r"""Lemma 2 on random (game, DAG, :math:`\lambda`) instances.
 
     Parameters
@@ -110,11 +109,9 @@ def lemma2_study(n_instances: int, seed: int, *, method: str = "armijo", max_ste
         Instance ``k`` is :func:`bnpg.experiments.instances.lemma_instance` ``(seed, k, full=False, **options)``.
     method, max_steps
         Passed to :func:`bnpg.ascend` through :func:`bnpg.paper.lemma2`.
-    progress : bool, default False
-        A progress bar and a summary line on stderr.
-    jobs, scheduler, store
-        Where the instances run and where finished ones are kept: see :func:`bnpg.experiments.sweeps.run_sweep`.
-        The results are the same whatever ``jobs`` and ``scheduler``.
+    sweep : SweepOptions, optional
+        Where the instances run, where finished ones are kept and the progress shown
+        (:class:`bnpg.experiments.sweeps.SweepOptions`); the results do not depend on it.
     **options
         Passed to :func:`bnpg.experiments.instances.lemma_instance` (``n_states``, ``n_agents``, ``n_actions``,
         ``lam_range``, ``gamma_range``, ``sparsity``, ``edge_prob``, ``init_scale``).
@@ -133,13 +130,11 @@ def lemma2_study(n_instances: int, seed: int, *, method: str = "armijo", max_ste
     >>> out["met"].tolist(), bool(out["nash_ratio"].max() <= 1)
     ([True, True], True)
     """
-    return _lemma_study("lemma2", False, n_instances, seed, method, max_steps, options,
-                        dict(progress=progress, jobs=jobs, scheduler=scheduler, store=store))
+    return _lemma_study("lemma2", False, n_instances, seed, method, max_steps, options, sweep)
 
 
 def lemma3_study(n_instances: int, seed: int, *, method: str = "armijo", max_steps: int = 5000,
-                 progress: bool = False, jobs: int = 1, scheduler: str | None = None, store=None,
-                 **options) -> dict:
+                 sweep: SweepOptions | None = None, **options) -> dict:
     r"""Lemma 3 on random games with fully-correlated DAGs (:meth:`bnpg.DAG.full`).
 
     Same parameters and output as :func:`lemma2_study`; Lemma 3 claims ``optimality_ratio <= 1``
@@ -151,5 +146,4 @@ def lemma3_study(n_instances: int, seed: int, *, method: str = "armijo", max_ste
     >>> out["n_edges"].tolist() == (out["n_agents"] * (out["n_agents"] - 1) // 2).tolist()
     True
     """
-    return _lemma_study("lemma3", True, n_instances, seed, method, max_steps, options,
-                        dict(progress=progress, jobs=jobs, scheduler=scheduler, store=store))
+    return _lemma_study("lemma3", True, n_instances, seed, method, max_steps, options, sweep)

@@ -38,11 +38,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from bnpg._validation import integer, non_negative
+from bnpg.backends.choice import resolve_backend
 from bnpg.exact.evaluation import evaluate
-from bnpg.exact.gaps import deviation_mdp, mismatch_coefficient, nash_gap, optimal_value
-from bnpg.exact.objective import gradient, resolve_backend
+from bnpg.exact.gaps import deviation_mdp, nash_gap
+from bnpg.exact.mdp import optimal_value
+from bnpg.exact.mismatch import mismatch_coefficient
+from bnpg.exact.objective import gradient
 from bnpg.experiments.studies.torch_normal import torch_normal
-from bnpg.experiments.sweeps import run_sweep
+from bnpg.experiments.sweeps import SweepOptions, run_sweep
 from bnpg.games.coordination import (
     PREDECESSOR_DAGS,
     coordination_game,
@@ -308,14 +311,12 @@ def predecessor_study(
     seeds: Sequence[int] = SEEDS,
     *,
     iterations: int = ITERATIONS,
-    progress: bool = False,
-    jobs: int = 1,
-    scheduler: str | None = None,
-    store=None,
+    sweep: SweepOptions | None = None,
 ) -> dict:
     """Every run of their experiment, with and without the barrier: :func:`predecessor_run` per
-    (kind, n, DAG, seed). ``progress``, ``jobs``, ``scheduler`` and ``store`` are those of
-    :func:`bnpg.experiments.sweeps.run_sweep`, one task per run; the results do not depend on them.
+    (kind, n, DAG, seed). ``sweep`` (:class:`bnpg.experiments.sweeps.SweepOptions`) says where the
+    runs go, one task per run, where finished ones are kept and the progress shown; the results do
+    not depend on it.
 
     Returns
     -------
@@ -344,7 +345,7 @@ def predecessor_study(
     runs = [(case, seed) for case in cases for seed in seeds]
     arguments = {"ns": ns, "seeds": seeds, "iterations": iterations}
     results = run_sweep(_run_task, len(runs), args=(runs, lams, iterations, steps), name="predecessor",
-                        arguments=arguments, jobs=jobs, scheduler=scheduler, store=store, progress=progress)
+                        arguments=arguments, sweep=sweep)
     collected: dict = {}
     for ((kind, n, dag), _), run in zip(runs, results, strict=True):
         prefix = f"{kind}.n{n}.{dag}."
@@ -399,14 +400,15 @@ def provenance() -> str:
     import hashlib
     import importlib
 
-    coordination, gaps, objective, tn = (importlib.import_module(f"bnpg.{m}") for m in (
-        "games.coordination", "exact.gaps", "exact.objective", "experiments.studies.torch_normal"))
+    coordination, gaps, mdp, objective, policy, tn = (importlib.import_module(f"bnpg.{m}") for m in (
+        "games.coordination", "exact.gaps", "exact.mdp", "exact.objective", "model.policy",
+        "experiments.studies.torch_normal"))
 
     digest = hashlib.sha256()
     for obj in (coordination.coordination_game, coordination.coordination_reward, coordination.state_bits,
                 coordination.predecessor_dag, coordination.predecessor_scale, tn, predecessor_run,
                 their_metrics, truncated_value_iteration, barrier_lambda, initial_parameters,
-                predecessor_study, _run_task, gaps.policy_iteration, gaps._deviation_mdp, gaps._others_weight,
+                predecessor_study, _run_task, mdp.policy_iteration, gaps._deviation_mdp, policy.BNPolicy.others_weight,
                 objective.gradient, objective.value_gradient, objective.barrier_gradient):
         digest.update(_code_without_docstrings(obj).encode())
     return digest.hexdigest()

@@ -26,8 +26,8 @@ import numpy as np
 
 from bnpg._validation import integer
 from bnpg.dynamics.convergence import first_crossing
-from bnpg.exact.gaps import mismatch_coefficient
-from bnpg.experiments.sweeps import run_sweep
+from bnpg.exact.mismatch import mismatch_coefficient
+from bnpg.experiments.sweeps import SweepOptions, run_sweep
 from bnpg.model.dag import DAG
 from bnpg.model.policy import BNPolicy
 from bnpg.sampling.ascent import sampled_ascent
@@ -163,11 +163,11 @@ def _first_below(run, metric: str, eps: float) -> int:
 
 def sampling_study(seed: int = 0, *, theorems=(1, 2), games=None, estimators=ESTIMATORS, budget: int = BUDGET,
                    record_every: int = RECORD_EVERY, max_steps: int | None = None,
-                   progress: bool = False, jobs: int = 1, scheduler: str | None = None, store=None) -> dict:
+                   sweep: SweepOptions | None = None) -> dict:
     r"""Run every case of :func:`sampling_cases` (of ``theorems`` and ``games``) exactly and with every
     estimator. ``max_steps`` caps every run, exact and sampled (a quick look; the book's file has no cap).
-    ``progress``, ``jobs``, ``scheduler`` and ``store`` are those of :func:`bnpg.experiments.sweeps.run_sweep`, one task
-    per case; the results do not depend on them.
+    ``sweep`` (:class:`bnpg.experiments.sweeps.SweepOptions`) says where the cases run, one task per
+    case, where finished ones are kept and the progress shown; the results do not depend on it.
 
     Returns
     -------
@@ -199,8 +199,7 @@ def sampling_study(seed: int = 0, *, theorems=(1, 2), games=None, estimators=EST
     arguments = {"seed": seed, "cases": cases, "estimators": estimators, "budget": budget,
                  "record_every": record_every, "max_steps": cap_all}
     per_case = run_sweep(_case_record, len(cases), args=(cases, seed, estimators, budget, record_every, cap_all),
-                         name="sampling", arguments=arguments, jobs=jobs, scheduler=scheduler, store=store,
-                         progress=progress)
+                         name="sampling", arguments=arguments, sweep=sweep)
     out = {key: np.array([c[j] for c in cases]) for j, key in enumerate(("theorem", "game", "dag", "start"))}
     out.update({key: np.array([case[key] for case in per_case])
                 for key in ("eps", "lam", "eta", "budget_steps", "exact_T")})

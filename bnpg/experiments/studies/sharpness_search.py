@@ -63,14 +63,16 @@ from itertools import product
 
 import numpy as np
 
+from bnpg import _validation
 from bnpg._validation import integer, integer_choices, interval, non_negative, positive, probability
-from bnpg.exact import gaps
+from bnpg.exact import gaps, mdp, mismatch
 from bnpg.exact.evaluation import evaluate, evaluate_joint
 from bnpg.exact.objective import barrier_gradient, gradient, gradient_norm
 from bnpg.experiments.instances import instance_rng
 from bnpg.experiments.results import collate
-from bnpg.experiments.sweeps import run_sweep
+from bnpg.experiments.sweeps import SweepOptions, run_sweep
 from bnpg.games.library import random_game
+from bnpg.model import policy as policy_arrays
 from bnpg.model.dag import DAG
 from bnpg.model.game import MarkovGame
 from bnpg.model.policy import BNPolicy, check_policy
@@ -129,8 +131,7 @@ def gradient_map(game: MarkovGame, policy: BNPolicy, lam: float) -> tuple[np.nda
 
 
 def _joint_policy(game: MarkovGame, pi, name: str) -> np.ndarray:
-    if not isinstance(game, MarkovGame):
-        raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
+    _validation.instance_of("game", game, MarkovGame)
     arr = np.array(pi, dtype=float)
     if arr.shape != (game.n_states, *game.action_sizes):
         raise ValueError(f"{name} must have the joint shape {(game.n_states, *game.action_sizes)}, got {arr.shape}")
@@ -250,18 +251,18 @@ class WorstPoint:
 def _true_comparator(game: MarkovGame, policy: BNPolicy, lemma: int) -> tuple[np.ndarray, float, int]:
     value = evaluate(game, policy).value
     if lemma == 3:
-        sol = gaps.optimal_solution(game)
-        return gaps.deterministic_joint(game, sol.rule), sol.value - value, -1
+        sol = mdp.optimal_solution(game)
+        return policy_arrays.deterministic_joint(game, sol.rule), sol.value - value, -1
     solutions = [gaps.best_response(game, policy, i) for i in range(game.n_agents)]
     i = int(np.argmax([sol.value for sol in solutions]))
     rule = np.eye(game.action_sizes[i])[solutions[i].rule]
-    return gaps.replace_local(policy, i, rule), solutions[i].value - value, i
+    return policy_arrays.replace_local(policy, i, rule), solutions[i].value - value, i
 
 
 def _first_guesses(game: MarkovGame, policy: BNPolicy, lemma: int) -> list[np.ndarray]:
     if lemma == 3:
-        return [gaps.deterministic_joint(game, policy.joint().reshape(game.n_states, -1).argmin(axis=1))]
-    return [gaps.replace_local(policy, i, np.eye(k)[policy.local(i).argmin(axis=-1)])
+        return [policy_arrays.deterministic_joint(game, policy.joint().reshape(game.n_states, -1).argmin(axis=1))]
+    return [policy_arrays.replace_local(policy, i, np.eye(k)[policy.local(i).argmin(axis=-1)])
             for i, k in enumerate(game.action_sizes)]
 
 
@@ -287,8 +288,8 @@ def worst_point(game: MarkovGame, policy: BNPolicy, lam: float, tau: float, *, l
     lam, tau = non_negative("lam", lam), non_negative("tau", tau)
     lemma = _lemma(lemma)
     rounds = integer("rounds", rounds, minimum=1)
-    if lemma == 3 and not policy.dag.is_fully_correlated:
-        raise ValueError(f"lemma 3 needs a fully-correlated DAG (Definition 3), got {policy.dag!r}")
+    if lemma == 3:
+        _validation.fully_correlated("policy.dag", policy.dag, needed_by="lemma 3")
     J, b = gradient_map(game, policy, lam)
     svd, radius = _decompose(J), tau * (1.0 - INSIDE)
     c_theta = value_coefficients(game, policy.joint())
@@ -351,7 +352,7 @@ def _instance(lemma: int, seed: int, index: int, options: dict):
 
 def _avoiding_start(game: MarkovGame, base: BNPolicy, scale: float) -> np.ndarray:
     """Flat parameters near the deterministic policy that least visits the state setting ``M``."""
-    ext = gaps.visitation_extremes(game)
+    ext = mismatch.visitation_extremes(game)
     x = int(np.argmax(ext.d_max / ext.d_min))
     actions = np.array(np.unravel_index(ext.argmin[x], game.action_sizes))  # (N, S)
     theta = []
@@ -439,7 +440,7 @@ def search_instance(lemma: int, seed: int, index: int, *, n_states: Sequence[int
     starts += [options["init_scale"] * rng.standard_normal(base.n_params) for _ in range(options["restarts"])]
     best = max((_improve(score_at, x, options["budget"], rng, options["theta_bound"]) for x in starts),
                key=lambda scored: scored[0])[1]
-    M = gaps.mismatch_coefficient(game)
+    M = mismatch.mismatch_coefficient(game)
     bound = sharp_bound(game, dag, lam, M, lemma=lemma, grad_norm=tau)
     rec = {"lemma": lemma, "seed": seed, "index": index, "n_states": game.n_states,
            "n_agents": game.n_agents, "n_joint": game.n_joint_actions,
@@ -466,13 +467,14 @@ def _measure(point: WorstPoint, lemma: int, lam: float, tau: float, bound: float
             "max_reward": float(np.abs(game.r).max())}
 
 
-def sharpness_search(lemma: int, *, n_instances: int = 12, seed: int = 0, progress: bool = False, jobs: int = 1,
-                     scheduler: str | None = None, store=None, **options) -> dict:
+def sharpness_search(lemma: int, *, n_instances: int = 12, seed: int = 0, sweep: SweepOptions | None = None,
+                     **options) -> dict:
     r"""Run :func:`search_instance` on instances ``0, ..., n_instances - 1`` of ``seed``.
 
     The default 12 instances cover the default grid (:math:`|\mathcal S| \in \{1,2,3\}`,
-    :math:`N \in \{2,3\}`) twice; ``options`` go to :func:`search_instance`; ``progress``, ``jobs``,
-    ``scheduler`` and ``store`` to :func:`bnpg.experiments.sweeps.run_sweep` (the results do not depend on them).
+    :math:`N \in \{2,3\}`) twice; ``options`` go to :func:`search_instance`; ``sweep``
+    (:class:`bnpg.experiments.sweeps.SweepOptions`) to :func:`bnpg.experiments.sweeps.run_sweep` (the
+    results do not depend on it).
 
     Returns
     -------
@@ -495,5 +497,4 @@ def sharpness_search(lemma: int, *, n_instances: int = 12, seed: int = 0, progre
     _options(**options)  # refuse bad options before any work
     meta = {"study": f"sharpness-lemma{lemma}", **{f"option_{k}": v for k, v in options.items()}}
     return collate(run_sweep(partial(search_instance, lemma, seed, **options), len(indices), name=meta["study"],
-                             arguments={"seed": seed, **meta}, jobs=jobs, scheduler=scheduler, store=store,
-                             progress=progress), meta)
+                             arguments={"seed": seed, **meta}, sweep=sweep), meta)
