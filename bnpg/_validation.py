@@ -8,6 +8,7 @@ float64 is exact for the sizes used here), booleans, complex numbers and objects
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 from collections.abc import Iterable, Sequence
@@ -108,6 +109,73 @@ def integer(name: str, value, *, minimum: int | None = None) -> int:
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return value
+
+
+def instance_of(name: str, value, cls: type):
+    """Return ``value`` if it is an instance of ``cls``; else a ``TypeError`` naming ``name``.
+
+    The class is passed in, so that this module imports nothing of ``bnpg``: the model's checks call
+    ``instance_of("game", game, MarkovGame)``.
+
+    Examples
+    --------
+    >>> instance_of("n", 3, int)
+    3
+    >>> instance_of("game", "g", dict)
+    Traceback (most recent call last):
+    ...
+    TypeError: game must be a dict, got str
+    """
+    if not isinstance(value, cls):
+        raise TypeError(f"{name} must be a {cls.__name__}, got {type(value).__name__}")
+    return value
+
+
+def mismatch_value(name: str, value, *, infinite_ok: bool = False) -> float:
+    r"""Return a mismatch coefficient ``value`` as a float :math:`\ge 1` (:math:`\pi = \pi'` in its
+    definition gives 1); ``infinite_ok`` also admits ``inf``, the coefficient of a game that violates
+    Assumption 1.
+
+    Examples
+    --------
+    >>> mismatch_value("M", 2), mismatch_value("M", float("inf"), infinite_ok=True)
+    (2.0, inf)
+    >>> mismatch_value("M", 0.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: M must be >= 1 (take pi = pi' in its definition), got 0.5
+    """
+    if (infinite_ok and isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+            and value == math.inf):
+        return math.inf
+    value = positive(name, value)
+    if value < 1.0:
+        raise ValueError(f"{name} must be >= 1 (take pi = pi' in its definition), got {value!r}")
+    return value
+
+
+def fully_correlated(name: str, dag, *, needed_by: str):
+    """Return ``dag`` (any object with ``is_fully_correlated``) if it is fully correlated
+    (Definition 3: every pair of agents joined by an edge); else a ``ValueError`` naming ``needed_by``
+    (what needs it) and ``name`` (the argument that is not).
+
+    Examples
+    --------
+    >>> import bnpg
+    >>> fully_correlated("dag", bnpg.DAG.full(3), needed_by="lemma 3")
+    DAG([[], [0], [0, 1]])
+    >>> fully_correlated("dag", bnpg.DAG.empty(2), needed_by="theorem 2")
+    Traceback (most recent call last):
+    ...
+    ValueError: theorem 2 needs a fully-correlated DAG (Definition 3): dag must be fully correlated, got DAG([[], []]) with 0 of 1 edges
+    """
+    if not dag.is_fully_correlated:
+        n = dag.n_agents
+        raise ValueError(
+            f"{needed_by} needs a fully-correlated DAG (Definition 3): {name} must be fully correlated, "
+            f"got {dag!r} with {dag.n_edges} of {n * (n - 1) // 2} edges"
+        )
+    return dag
 
 
 def agent_index(name: str, value, n_agents: int) -> int:

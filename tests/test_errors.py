@@ -247,7 +247,7 @@ ASCENT_CASES = [
     ("steps_bool", {"steps": True}, TypeError, "steps must be an integer, got bool"),
     ("record_zero", {"record_every": 0}, ValueError, "record_every must be >= 1, got 0"),
     ("record_float", {"record_every": 1.5}, TypeError, "record_every must be an integer"),
-    ("metrics_str", {"metrics": "value"}, TypeError, "metrics must be a sequence of metric names, got 'value'"),
+    ("metrics_str", {"metrics": "value"}, TypeError, "metrics must be a sequence of metric names or functions, got 'value'"),
     ("metrics_unknown", {"metrics": ("value", "regret")}, ValueError, "metrics contains 'regret'"),
     ("stop_unrecorded", {"stop_below": {"nash_gap": 0.1}}, ValueError, "stop_below names 'nash_gap', which is not among metrics"),
     ("stop_threshold", {"stop_below": {"value": "high"}}, TypeError, esc("stop_below['value'] must be a real number, got str")),

@@ -1,24 +1,16 @@
 """The paper's numbered statements, each a function that checks it on a game and returns a
-:class:`~bnpg.paper.verdict.Verdict` (:mod:`~bnpg.paper.statements`); :func:`check` runs them all
-into a :class:`~bnpg.paper.verdict.Report`, which :mod:`~bnpg.paper.report` writes as HTML or
+:class:`~bnpg.paper.verdict.Verdict`: the assumptions (:mod:`~bnpg.paper.assumptions`), the lemmas
+(:mod:`~bnpg.paper.lemmas`) and the theorems (:mod:`~bnpg.paper.theorems`), with the tolerances and
+checks they share in :mod:`~bnpg.paper.shared`; :func:`check` (:mod:`~bnpg.paper.checklist`) runs them
+all into a :class:`~bnpg.paper.verdict.Report`, which :mod:`~bnpg.paper.report` writes as HTML or
 Markdown. :mod:`~bnpg.paper.catalogue` records what the book found for every statement.
 """
 
-from .statements import (
-    LEMMA1_NOISE,
-    LEMMA1_TOLERANCE,
-    STATEMENTS,
-    TOLERANCE,
-    assumption1,
-    assumption2,
-    check,
-    lemma1,
-    lemma2,
-    lemma3,
-    lemma4,
-    theorem1,
-    theorem2,
-)
+from .assumptions import assumption1, assumption2
+from .checklist import STATEMENTS, check
+from .lemmas import LEMMA1_NOISE, LEMMA1_TOLERANCE, lemma1, lemma2, lemma3, lemma4
+from .shared import TOLERANCE
+from .theorems import theorem1, theorem2
 from .verdict import (
     STATUSES,
     Report,

@@ -19,12 +19,13 @@ floats and ints, non-finite floats are the strings ``"inf"``, ``"-inf"`` and ``"
 from __future__ import annotations
 
 import html
-import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
+
+from bnpg._json import to_jsonable
 
 __all__ = ["STATUSES", "Report", "Verdict", "jsonable"]
 
@@ -35,25 +36,13 @@ STATUSES = ("holds", "fails as printed", "fails", "corrected form fails", "undec
 def jsonable(value):
     """``value`` with numpy scalars and arrays turned into Python numbers and lists, recursively.
 
+    Non-finite floats become the strings ``"inf"``, ``"-inf"`` and ``"nan"``: this is
+    :func:`bnpg._json.to_jsonable`, the package's one JSON codec.
+
     >>> jsonable({"a": np.float64(1.5), "b": [np.int64(2), float("inf")], "c": np.array([0.5])})
     {'a': 1.5, 'b': [2, 'inf'], 'c': [0.5]}
     """
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else repr(value)
-    if value is None or isinstance(value, str):
-        return value
-    raise TypeError(f"cannot make a value of type {type(value).__name__} JSON-ready")
+    return to_jsonable(value)
 
 
 def _frozen(mapping: Mapping | None) -> Mapping:
@@ -74,9 +63,11 @@ def _number(x) -> str:
     return f"{float(x):.4g}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Verdict:
     r"""The outcome of checking one numbered statement of the paper on one game.
+
+    Every field is given by keyword.
 
     Attributes
     ----------
@@ -102,6 +93,13 @@ class Verdict:
         The policy examined (not part of :meth:`to_dict`).
     trajectory : Trajectory or None
         The run behind a theorem's verdict (not part of :meth:`to_dict`).
+
+    Examples
+    --------
+    >>> v = Verdict(statement="lemma-2", title="near-Nash", hypothesis_met=True, measured=0.5,
+    ...             bound_printed=1.0, bound_corrected=0.5, holds_as_printed=True, holds_corrected=True)
+    >>> v.status
+    'holds'
     """
 
     statement: str
@@ -191,6 +189,9 @@ _COLUMNS = ("statement", "status", "hypothesis", "measured", "printed bound", "c
 class Report:
     """Every statement checked on one game: the verdicts in the paper's order, and the constants used.
 
+    A report is a sequence of its verdicts: ``len(report)``, ``for v in report`` (in the paper's
+    order) and ``report[0]``; ``report["lemma-2"]`` is the verdict of a statement by its id.
+
     Attributes
     ----------
     verdicts : tuple of Verdict
@@ -200,6 +201,15 @@ class Report:
         The game's sizes and the arguments of the check (JSON-ready).
     version : str
         The bnpg version that made the report.
+
+    Examples
+    --------
+    >>> def verdict(sid):
+    ...     return Verdict(statement=sid, title=sid, hypothesis_met=None, measured=1.0, bound_printed=2.0,
+    ...                    bound_corrected=2.0, holds_as_printed=True, holds_corrected=True)
+    >>> report = Report(verdicts=(verdict("lemma-1"), verdict("lemma-2")))
+    >>> len(report), [v.statement for v in report], report["lemma-2"] is report[1]
+    (2, ['lemma-1', 'lemma-2'], True)
     """
 
     verdicts: tuple
@@ -212,11 +222,25 @@ class Report:
         object.__setattr__(self, "constants", _frozen(self.constants))
         object.__setattr__(self, "parameters", _frozen(self.parameters))
 
-    def __getitem__(self, statement: str) -> Verdict:
+    def __getitem__(self, statement: str | int) -> Verdict:
+        """The verdict of the statement with id ``statement``, or the verdict at position ``statement``."""
+        if isinstance(statement, (int, np.integer)) and not isinstance(statement, (bool, np.bool_)):
+            return self.verdicts[statement]
         for v in self.verdicts:
             if v.statement == statement:
                 return v
         raise KeyError(f"no verdict for {statement!r}; the report has {[v.statement for v in self.verdicts]}")
+
+    def __iter__(self) -> Iterator[Verdict]:
+        """The verdicts in the paper's order."""
+        return iter(self.verdicts)
+
+    def __len__(self) -> int:
+        return len(self.verdicts)
+
+    def __contains__(self, statement) -> bool:
+        """Whether the report has a verdict for the statement id ``statement`` (or holds the verdict)."""
+        return any(v.statement == statement or v is statement for v in self.verdicts)
 
     def to_dict(self) -> dict:
         """``{"bnpg_version", "parameters", "constants", "statements": {id: Verdict.to_dict()}}``."""

@@ -44,8 +44,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bnpg._validation import non_negative, positive, real_scalar
-from bnpg.exact.gaps import mismatch_coefficient
+from bnpg._validation import fully_correlated, instance_of, mismatch_value, non_negative, positive
+from bnpg.exact.mismatch import mismatch_coefficient
 from bnpg.model.dag import DAG
 from bnpg.model.game import MarkovGame
 from bnpg.model.policy import check_game_and_dag
@@ -61,6 +61,7 @@ __all__ = [
     "lambda_choice",
     "lemma2_bound",
     "lemma3_bound",
+    "mismatch_of",
     "parent_action_counts",
     "smoothness_bound",
     "theory_setting",
@@ -76,9 +77,7 @@ GAP_METRICS = ("nash_gap", "optimality_gap")
 
 
 def _game(game) -> MarkovGame:
-    if not isinstance(game, MarkovGame):
-        raise TypeError(f"game must be a MarkovGame, got {type(game).__name__}")
-    return game
+    return instance_of("game", game, MarkovGame)
 
 
 def _form(form: str, choices: tuple[str, ...]) -> str:
@@ -96,11 +95,25 @@ def check_theorem(theorem) -> int:
     return theorem
 
 
-def _mismatch(M) -> float:
-    M = positive("M", M)
-    if M < 1.0:
-        raise ValueError(f"M must be >= 1 (take pi = pi' in its definition), got {M!r}")
-    return M
+def mismatch_of(game: MarkovGame, M=None, *, infinite_ok: bool = False) -> float:
+    """The mismatch coefficient ``M`` checked (a number >= 1), or the game's, computed exactly, when
+    ``M`` is ``None``.
+
+    An infinite coefficient (the game violates Assumption 1) is an error unless ``infinite_ok``.
+
+    Examples
+    --------
+    >>> from bnpg import games
+    >>> mismatch_of(games.climbing_game()), mismatch_of(games.climbing_game(), 2)
+    (1.0, 2.0)
+    """
+    if M is None:
+        M = mismatch_coefficient(game)
+        if not infinite_ok and not math.isfinite(M):
+            raise ValueError(
+                "the game violates Assumption 1 (some state can have zero visitation), so M is infinite"
+            )
+    return mismatch_value("M", M, infinite_ok=infinite_ok)
 
 
 def parent_action_counts(game: MarkovGame, dag: DAG) -> tuple[int, ...]:
@@ -136,7 +149,7 @@ def lemma2_bound(lam: float, M: float) -> float:
     >>> lemma2_bound(0.1, 3.0)
     0.6000000000000001
     """
-    return 2.0 * non_negative("lam", lam) * _mismatch(M)
+    return 2.0 * non_negative("lam", lam) * mismatch_value("M", M)
 
 
 def lemma3_bound(game: MarkovGame, lam: float, M: float) -> float:
@@ -152,7 +165,7 @@ def lemma3_bound(game: MarkovGame, lam: float, M: float) -> float:
     """
     game = _game(game)
     lam = non_negative("lam", lam)
-    M = _mismatch(M)
+    M = mismatch_value("M", M)
     n = game.n_agents
     return 2.0 ** (n + 1) * n * lam * M
 
@@ -213,7 +226,7 @@ def lambda_choice(game: MarkovGame, eps: float, M: float, *, theorem: int) -> fl
     game = _game(game)
     theorem = check_theorem(theorem)
     eps = positive("eps", eps)
-    M = _mismatch(M)
+    M = mismatch_value("M", M)
     n = game.n_agents
     return eps / (2 * M) if theorem == 1 else eps / (2 ** (n + 1) * n * M)
 
@@ -351,18 +364,9 @@ def theory_setting(game: MarkovGame, dag: DAG, eps: float, *, theorem: int, M=No
     check_game_and_dag(game, dag)
     theorem = check_theorem(theorem)
     eps = positive("eps", eps)
-    if theorem == 2 and not dag.is_fully_correlated:
-        raise ValueError(
-            f"theorem 2 needs a fully-correlated DAG (Definition 3); dag has {dag.n_edges} of "
-            f"{dag.n_agents * (dag.n_agents - 1) // 2} edges"
-        )
-    if M is None:
-        M = mismatch_coefficient(game)
-        if not math.isfinite(M):
-            raise ValueError(
-                "the game violates Assumption 1 (some state can have zero visitation), so M is infinite"
-            )
-    M = _mismatch(real_scalar("M", M))
+    if theorem == 2:
+        fully_correlated("dag", dag, needed_by="theorem 2")
+    M = mismatch_of(game, M)
     lam = lambda_choice(game, eps, M, theorem=theorem)
     beta = smoothness_bound(game, dag, lam)
     return TheorySetting(

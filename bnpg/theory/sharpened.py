@@ -59,13 +59,13 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from bnpg._validation import action_counts, non_negative, positive, real_scalar
-from bnpg.exact.gaps import mismatch_coefficient
+from bnpg._validation import action_counts, fully_correlated, mismatch_value, non_negative, positive
 from bnpg.model.dag import DAG
 from bnpg.model.game import MarkovGame
 from bnpg.model.policy import check_game_and_dag
 from bnpg.theory.constants import (
     check_theorem,
+    mismatch_of,
     parent_action_counts,
     smoothness_bound,
     value_range_bound,
@@ -96,8 +96,8 @@ def _lemma(lemma) -> int:
 def _check(game: MarkovGame, dag: DAG, lemma) -> int:
     check_game_and_dag(game, dag)
     lemma = _lemma(lemma)
-    if lemma == 3 and not dag.is_fully_correlated:
-        raise ValueError(f"lemma 3 needs a fully-correlated DAG (Definition 3), got {dag!r}")
+    if lemma == 3:
+        fully_correlated("dag", dag, needed_by="lemma 3")
     return lemma
 
 
@@ -184,9 +184,7 @@ def sharp_bound(game: MarkovGame, dag: DAG, lam: float, M: float, *, lemma: int,
     """
     lemma = _check(game, dag, lemma)
     lam = non_negative("lam", lam)
-    M = positive("M", M)
-    if M < 1.0:
-        raise ValueError(f"M must be >= 1 (take pi = pi' in its definition), got {M!r}")
+    M = mismatch_value("M", M)
     limit = sharp_threshold(game, dag, lam, lemma=lemma)
     tau = limit if grad_norm is None else non_negative("grad_norm", grad_norm)
     if tau > limit:
@@ -251,23 +249,9 @@ def paper_threshold_within(action_sizes) -> bool:
 def _theorem_lemma(game, dag, theorem) -> int:
     theorem = check_theorem(theorem)
     check_game_and_dag(game, dag)
-    if theorem == 2 and not dag.is_fully_correlated:
-        raise ValueError(
-            f"theorem 2 needs a fully-correlated DAG (Definition 3); dag has {dag.n_edges} of "
-            f"{dag.n_agents * (dag.n_agents - 1) // 2} edges"
-        )
+    if theorem == 2:
+        fully_correlated("dag", dag, needed_by="theorem 2")
     return theorem + 1
-
-
-def _M(game, M) -> float:
-    if M is None:
-        M = mismatch_coefficient(game)
-        if not math.isfinite(M):
-            raise ValueError("the game violates Assumption 1 (some state can have zero visitation), so M is infinite")
-    M = positive("M", real_scalar("M", M))
-    if M < 1.0:
-        raise ValueError(f"M must be >= 1 (take pi = pi' in its definition), got {M!r}")
-    return M
 
 
 def sharp_lambda(game: MarkovGame, dag: DAG, eps: float, M: float | None = None, *, theorem: int) -> float:
@@ -285,7 +269,7 @@ def sharp_lambda(game: MarkovGame, dag: DAG, eps: float, M: float | None = None,
     rho = sharp_factor(game, dag, lemma=lemma)
     if rho == 0.0:
         raise ValueError("no agent has a choice: every policy is optimal and no lambda is needed")
-    return eps / (rho * _M(game, M))
+    return eps / (rho * mismatch_of(game, M))
 
 
 def sharp_iteration_bound(game: MarkovGame, dag: DAG, eps: float, *, theorem: int, M: float | None = None,
@@ -314,7 +298,7 @@ def sharp_iteration_bound(game: MarkovGame, dag: DAG, eps: float, *, theorem: in
     """
     lemma = _theorem_lemma(game, dag, theorem)
     eps = positive("eps", eps)
-    M = _M(game, M)
+    M = mismatch_of(game, M)
     lam = sharp_lambda(game, dag, eps, M, theorem=theorem) if lam is None else positive("lam", lam)
     conclusion = sharp_bound(game, dag, lam, M, lemma=lemma)
     if conclusion > eps * (1 + 1e-12):

@@ -28,12 +28,12 @@ from math import prod
 
 import numpy as np
 
-from bnpg._validation import non_negative, real_array
+from bnpg._validation import fully_correlated, non_negative, real_array
 from bnpg.exact.evaluation import Evaluation, evaluate, evaluate_joint
-from bnpg.exact.gaps import deterministic_joint, optimal_solution
+from bnpg.exact.mdp import optimal_solution
 from bnpg.exact.objective import evaluation_and_gradient
 from bnpg.model.game import MarkovGame
-from bnpg.model.policy import BNPolicy, check_policy
+from bnpg.model.policy import BNPolicy, check_policy, deterministic_joint
 
 __all__ = [
     "advantage_ratio",
@@ -150,10 +150,7 @@ def telescoped_advantage(
     """
     check_policy(game, policy)
     lam = non_negative("lam", lam)
-    if not policy.dag.is_fully_correlated:
-        raise ValueError(
-            f"policy must be on a fully-correlated DAG (Definition 3), got {policy.dag!r}"
-        )
+    fully_correlated("policy.dag", policy.dag, needed_by="the telescoping identity")
     st = policy.structure
     if grads is None:
         ev, grads = evaluation_and_gradient(game, policy, lam)

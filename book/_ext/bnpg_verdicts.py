@@ -15,10 +15,16 @@
     an error.
 
 Both produce MyST markdown and parse it in place, so the links are ordinary references that the
-build checks.
+build checks. The library's catalogue holds the statements, their verdicts and their functions;
+where the book holds the evidence for each (its chapter, and the section label when narrower) is
+the book's own record, :data:`EVIDENCE_FILE` beside this extension (:func:`evidence`).
 """
 
 from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
 
 from docutils import nodes
 from docutils.statemachine import StringList
@@ -32,17 +38,39 @@ INDEX_DOC = "book/verdicts"
 EXAMPLE = "bnpg.games.matching_game(2, 2, gamma=0.5)"
 
 
+#: The chapter (and section label) of the evidence for every statement of the catalogue.
+EVIDENCE_FILE = Path(__file__).with_name("evidence.json")
+
+
+@cache
+def evidence() -> dict[str, tuple[str, str | None]]:
+    """``{statement key: (chapter, section label or None)}`` from :data:`EVIDENCE_FILE`, one entry
+    for every statement of the catalogue and no other.
+
+    >>> evidence()["lemma-2"]
+    ('notebooks/04-lemma2-near-nash', 'nb04-proof')
+    """
+    found = {key: (item["chapter"], item.get("section"))
+             for key, item in json.loads(EVIDENCE_FILE.read_text(encoding="utf-8"))["evidence"].items()}
+    keys = [s.key for s in st.CATALOGUE]
+    if sorted(found) != sorted(keys):
+        raise ValueError(f"{EVIDENCE_FILE.name} must name the evidence of exactly the catalogue's statements: "
+                         f"missing {sorted(set(keys) - set(found))}, unknown {sorted(set(found) - set(keys))}")
+    return found
+
+
 def _errata(s) -> str:
     return ", ".join(s.errata) if s.errata else "–"
 
 
 def _evidence(s) -> str:
-    chapter = f"{{doc}}`chapter {int(s.chapter.split('/')[-1][:2])} </{s.chapter}>`"
-    if s.section is None:
+    doc, section = evidence()[s.key]
+    chapter = f"{{doc}}`chapter {int(doc.split('/')[-1][:2])} </{doc}>`"
+    if section is None:
         return chapter
-    if s.section.startswith("paper-eq-"):
-        return f"{chapter}, {{ref}}`equation ({s.section[-1]}) <{s.section}>`"
-    return f"{chapter}, {{ref}}`{s.section}`"
+    if section.startswith("paper-eq-"):
+        return f"{chapter}, {{ref}}`equation ({section[-1]}) <{section}>`"
+    return f"{chapter}, {{ref}}`{section}`"
 
 
 def _function(s) -> str:
@@ -99,6 +127,7 @@ class VerdictIndex(_MystDirective):
 
     def run(self):
         self.env.note_dependency(st.__file__)
+        self.env.note_dependency(str(EVIDENCE_FILE))
         found = _example_statuses()
         wrong = [(k, s) for k, s in found.items() if not st.agrees(k, s)]
         if wrong:

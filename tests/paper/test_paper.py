@@ -3,11 +3,11 @@
 Independent routes used here:
 
 * ``M`` and the extremes of the visitation by enumerating every deterministic joint policy, with
-  values from the Neumann series (tests.conftest.evaluate_by_series);
+  values from the Neumann series (oracles.evaluate_by_series);
 * the largest and smallest values by linear programs on the joint-action MDP with rewards ``r`` and
-  ``-r`` (tests.conftest.lp_optimal_values);
+  ``-r`` (oracles.lp_optimal_values);
 * Lemma 1's printed right-hand side written out here from loop-built partial values
-  (tests.conftest.partial_q_by_loops), against fourth-order finite differences of ``L_lambda`` built
+  (oracles.partial_q_by_loops), against fourth-order finite differences of ``L_lambda`` built
   from scipy's softmax and the Neumann series;
 * Nash gaps from linear programs over every deterministic best-response rule;
 * the theorems' first crossings by inspecting every iterate of the dynamics (2).
@@ -20,11 +20,7 @@ import math
 
 import numpy as np
 import pytest
-
-import bnpg
-from bnpg.paper import statements as paper
-from bnpg.paper.verdict import Verdict
-from tests.conftest import (
+from oracles import (
     best_response_mdp,
     deterministic_visitations,
     evaluate_by_series,
@@ -34,9 +30,13 @@ from tests.conftest import (
     lemma1_printed_by_loops,
     lp_optimal_values,
     policy_joint,
-    random_game,
-    random_policy,
 )
+
+import bnpg
+from bnpg import paper
+from bnpg.paper import theorems
+from bnpg.paper.verdict import Verdict
+from tests.conftest import random_game, random_policy
 
 GAME = random_game(7, n_states=2, action_sizes=(2, 3), gamma=0.8)
 GAME3 = random_game(8, n_states=2, action_sizes=(2, 2, 2), gamma=0.6)
@@ -218,8 +218,8 @@ def test_theorem_budget_too_small_is_undecided():
 
 def test_theorem_fails_when_the_budget_covers_the_bound(monkeypatch):
     # With a bound of 3 steps and a budget of 5 that is not enough, the bound is refuted.
-    monkeypatch.setattr(paper, "iteration_bound", lambda *args, **kwargs: 3.0)
-    monkeypatch.setattr(paper.sharpened, "sharp_iteration_bound", lambda *args, **kwargs: 3.0)
+    monkeypatch.setattr(theorems, "iteration_bound", lambda *args, **kwargs: 3.0)
+    monkeypatch.setattr(theorems.sharpened, "sharp_iteration_bound", lambda *args, **kwargs: 3.0)
     v = paper.theorem1(bnpg.games.climbing_game(gamma=0.5), bnpg.DAG.empty(2), 1.0, max_steps=5)
     assert v.measured is None and v.holds_as_printed is False and v.status == "fails"
 
@@ -262,6 +262,7 @@ def test_check_runs_every_statement_with_its_defaults():
     ],
 )
 def test_verdict_status(printed, corrected, bound_corrected, status):
-    v = Verdict("x", "x", True, 0.5, 1.0, bound_corrected, printed, corrected)
+    v = Verdict(statement="x", title="x", hypothesis_met=True, measured=0.5, bound_printed=1.0,
+                bound_corrected=bound_corrected, holds_as_printed=printed, holds_corrected=corrected)
     assert v.status == status
     assert v.to_dict()["status"] == status

@@ -1,12 +1,16 @@
 """The catalogue of verdicts (bnpg.paper.catalogue) against the paper, the book and the library.
 
 The list of the paper's numbered items is written out here from the paper, independently of the
-catalogue; every chapter, section label, errata entry and function the catalogue names must exist,
-and every chapter must open with a verdict box naming statements of the catalogue.
+catalogue; every errata entry and function the catalogue names must exist, every chapter and
+section label the book's record of evidence (book/_ext/evidence.json) names for a statement must
+exist, and every chapter must open with a verdict box naming statements of the catalogue. The
+catalogue itself names no chapter or path of the book.
 """
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -42,6 +46,10 @@ def _source(doc: str) -> str:
     raise AssertionError(f"no chapter {doc}")
 
 
+def _evidence() -> dict[str, dict]:
+    return json.loads((ROOT / "book" / "_ext" / "evidence.json").read_text())["evidence"]
+
+
 def _errata_entries() -> set[str]:
     return {f"E{n}" for n in re.findall(r"^\(erratum-e(\d+)\)=$", (ROOT / "book" / "errata.md").read_text(), re.M)}
 
@@ -52,13 +60,15 @@ def test_every_numbered_item_of_the_paper_has_one_entry():
 
 
 def test_every_entry_points_at_what_exists():
-    entries = _errata_entries()
+    entries, evidence = _errata_entries(), _evidence()
+    assert sorted(evidence) == sorted(s.key for s in statements.CATALOGUE)
     for s in statements.CATALOGUE:
         assert s.verdict in statements.VERDICTS, s.key
         assert set(s.errata) <= entries, (s.key, set(s.errata) - entries)
-        text = _source(s.chapter)
-        if s.section is not None:
-            assert f"({s.section})=" in text, (s.key, s.section, s.chapter)
+        chapter, section = evidence[s.key]["chapter"], evidence[s.key].get("section")
+        text = _source(chapter)
+        if section is not None:
+            assert f"({section})=" in text, (s.key, section, chapter)
         assert s.function is not None, s.key
         assert statements.resolve(s.function) is not None
         if s.paper and s.key.split("-")[0] in ("lemma", "theorem", "definition", "assumption"):
@@ -99,9 +109,21 @@ def test_bad_keys_and_verdicts_are_refused():
     with pytest.raises(ValueError, match="key must be one of"):
         statements.statement("lemma-9")
     with pytest.raises(ValueError, match="verdict must be one of"):
-        statements.Statement("x", "X", "x", "mostly true", "x", chapter="book/errata")
+        statements.Statement("x", "X", "x", "mostly true", "x")
     with pytest.raises(ValueError, match="errata must be entries"):
-        statements.Statement("x", "X", "x", "holds", "x", errata=("1",), chapter="book/errata")
+        statements.Statement("x", "X", "x", "holds", "x", errata=("1",))
+
+
+def test_the_catalogue_names_no_path_of_the_book():
+    """Chapters are the book's record (book/_ext/evidence.json): the library's catalogue holds the
+    statements, their verdicts and their functions, and no string that names a file or chapter."""
+    fields = {f.name for f in dataclasses.fields(statements.Statement)}
+    assert not fields & {"chapter", "section", "path"}, fields
+    source = Path(statements.__file__).read_text()
+    strings = [node.value for node in ast.walk(ast.parse(source))
+               if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    assert not [t for t in strings if "notebooks" in t or ".ipynb" in t or "book/" in t]
+    assert not re.search(r"^\s*(import|from)\s+(pathlib|os)\b", source, re.M)
 
 
 def _chapters() -> list[Path]:

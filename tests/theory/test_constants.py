@@ -97,7 +97,7 @@ def test_numbers_agree_with_the_symbolic_forms(game, dag, eps):
     for form, sym_form in (("lemma4", "lemma4"), ("A.3", "A.3")):
         beta = float(bounds.beta_lambda(sym_form).subs(values).subs(LAM, sp.Rational(lam[1])))
         assert constants.smoothness_bound(game, dag, lam[1], form=form) == pytest.approx(beta, rel=1e-13)
-    tau = float(bounds.gradient_threshold("lemma").subs(values).subs(LAM, sp.Rational(lam[1])))
+    tau = float(bounds.gradient_threshold_expression("lemma").subs(values).subs(LAM, sp.Rational(lam[1])))
     assert constants.gradient_threshold(game, lam[1]) == pytest.approx(tau, rel=1e-14)
     for theorem in (1, 2):
         if theorem == 2 and not dag.is_fully_correlated:

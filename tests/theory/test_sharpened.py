@@ -5,7 +5,7 @@ The module's docstring proves the two lemmas in three steps: Lemma 1 solved for 
 lemma (S2, S3). Each step is checked here separately on random instances (several states, mixed
 action sizes, DAGs whose edges run against the index order, parameters far from stationary), with
 the visitation and the policy's marginals computed independently of bnpg (loops, scipy's softmax
-and the Neumann series of ``tests/conftest.py``). The conclusions are then checked at approximate
+and the Neumann series of ``tests/oracles.py``). The conclusions are then checked at approximate
 stationary points reached by ascent, and the closed forms of ``sharp_threshold``, ``sharp_bound``,
 ``sharp_factor``, ``sharp_lambda`` and ``sharp_iteration_bound`` against arithmetic written out by
 hand.
@@ -22,6 +22,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from oracles import evaluate_by_series, joint_by_loops, local_probs
 
 import bnpg
 from bnpg.games.library import climbing_game, matching_game, penalty_game, search_game
@@ -34,14 +35,7 @@ from bnpg.theory.sharpened import (
     sharp_lambda,
     sharp_threshold,
 )
-from tests.conftest import (
-    evaluate_by_series,
-    joint_by_loops,
-    local_probs,
-    random_game,
-    random_theta,
-    reversed_full_dag,
-)
+from tests.conftest import random_game, random_theta, reversed_full_dag
 
 IDENTITY_TOL = 1e-10  # times the value scale
 ROUNDING = 1e-9  # times the value scale: allowance on the lemmas' conclusions

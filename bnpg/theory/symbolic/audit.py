@@ -8,6 +8,10 @@ records the ratio term by term (terms are told apart by their power of :math:`r_
 A.5) with the transcriptions and derivations of :mod:`bnpg.theory.symbolic.bounds`; :func:`audit_lemmas` checks the
 smaller steps: Lemma 1's regulariser, inequalities (4) and (5), the chain of Lemma 2 and the factor
 chain of Appendix A.4.
+
+This module is symbolic: it compares sympy expressions, never numbers of a game. The outcome of a
+comparison is one of :data:`COMPARISON_OUTCOMES`; the book's general verdicts on the paper's
+statements are another vocabulary, :data:`bnpg.paper.catalogue.VERDICTS`.
 """
 
 from __future__ import annotations
@@ -29,11 +33,11 @@ from bnpg.theory.symbolic.bounds import (
     S,
     beta_lambda,
     derived_iteration_bound,
-    lambda_choice,
+    lambda_choice_expression,
     solve_for_iterations,
 )
 
-__all__ = ["VERDICTS", "Comparison", "audit_lemmas", "audit_theorem", "compare", "lemma1_gradient_rhs",
+__all__ = ["COMPARISON_OUTCOMES", "Comparison", "audit_lemmas", "audit_theorem", "compare", "lemma1_gradient_rhs",
            "softmax_barrier_gradients"]
 
 
@@ -72,8 +76,9 @@ def _terms(expr: sp.Expr) -> dict:
     return sp.collect(sp.powsimp(sp.expand(expr)), R, evaluate=False)
 
 
-#: The verdicts a :class:`Comparison` can carry.
-VERDICTS = ("holds", "valid but loose", "fails")
+#: The outcomes a :class:`Comparison` can carry in its ``verdict`` (not the book's general verdicts,
+#: :data:`bnpg.paper.catalogue.VERDICTS`).
+COMPARISON_OUTCOMES = ("holds", "valid but loose", "fails")
 _RELATIONS = ("==", "<=", ">=")
 
 
@@ -218,7 +223,7 @@ def audit_theorem(theorem: int, *, lines=None) -> list[Comparison]:
     >>> [c.verdict for c in audit.audit_theorem(2)]
     ['holds', 'holds', 'fails', 'holds', 'fails', 'holds', 'fails']
     """
-    lam_star = lambda_choice(theorem)  # also validates ``theorem``
+    lam_star = lambda_choice_expression(theorem)  # also validates ``theorem``
     P = dict(PRINTED)
     if lines is not None:
         if not isinstance(lines, Mapping):

@@ -1,5 +1,9 @@
 r"""The algebra of the iteration bounds, re-derived with sympy (paper, Lemma 4, Theorems 1-2, Appendix A).
 
+This module is symbolic: its functions return sympy expressions, never numbers of a game; the
+floating-point formulas are in :mod:`bnpg.theory.constants` and :mod:`bnpg.theory.sharpened`, and a
+quantity in both forms ends here in ``_expression`` (e.g. :func:`gradient_threshold_expression`).
+
 Both theorems are proved the same way. Gradient ascent on a :math:`\beta_\lambda`-smooth objective
 with step :math:`\eta = 1/\beta_\lambda` gains at least :math:`\|\nabla L_\lambda\|^2 / (2\beta_\lambda)`
 per step, so after ``T`` steps
@@ -56,18 +60,17 @@ from fractions import Fraction
 
 import sympy as sp
 
-from bnpg._validation import positive
-from bnpg.exact.gaps import mismatch_coefficient
+from bnpg._validation import fully_correlated
 from bnpg.model.dag import DAG
 from bnpg.model.game import MarkovGame
 from bnpg.model.policy import check_game_and_dag
-from bnpg.theory.constants import check_theorem
+from bnpg.theory.constants import check_theorem, mismatch_of
 
 __all__ = [
     "A", "A_I", "A_MAX", "A_P", "BETA", "EPS", "ETA", "H", "KAPPA", "LAM", "LATEX_NAMES", "M", "N",
     "PRINTED", "R", "RHO", "S", "SIGMA_A", "SIGMA_K", "SIGMA_P", "T", "beta_lambda",
-    "derived_iteration_bound", "game_parameters", "gradient_threshold", "iteration_bound_expression",
-    "lambda_choice", "latex", "printed", "sharp_lambda_choice", "sharp_threshold",
+    "derived_iteration_bound", "game_parameters", "gradient_threshold_expression", "iteration_bound_expression",
+    "lambda_choice_expression", "latex", "printed", "sharp_lambda_choice", "sharp_threshold_expression",
     "sharpened_iteration_bound", "sharpening_ratio", "smoothness_inequality", "solve_for_iterations",
     "step_size_factor",
 ]
@@ -232,7 +235,7 @@ def beta_lambda(form: str = "lemma4") -> sp.Expr:
     return 8 * N * R / H**3 + sp.Rational(2) * LAM / S * sigma
 
 
-def gradient_threshold(which: str = "lemma") -> sp.Expr:
+def gradient_threshold_expression(which: str = "lemma") -> sp.Expr:
     r"""The gradient-norm threshold :math:`\tau` under which a lemma applies.
 
     Parameters
@@ -259,7 +262,7 @@ def solve_for_iterations(threshold: sp.Expr) -> sp.Expr:
     of the equality, which sympy solves for.
 
     >>> from bnpg import bounds
-    >>> bounds.solve_for_iterations(bounds.gradient_threshold("A.3"))
+    >>> bounds.solve_for_iterations(bounds.gradient_threshold_expression("A.3"))
     8*(r_max-r_min)*beta*max|A^i|**2*|S|**2/((1-gamma)*lambda**2)
     """
     roots = sp.solve(sp.Eq(smoothness_inequality(), threshold**2), T)
@@ -268,20 +271,24 @@ def solve_for_iterations(threshold: sp.Expr) -> sp.Expr:
     return roots[0]
 
 
-def lambda_choice(theorem: int) -> sp.Expr:
+def lambda_choice_expression(theorem: int) -> sp.Expr:
     r"""The :math:`\lambda` that makes the lemma's guarantee equal :math:`\epsilon`.
 
     Theorem 1 invokes Lemma 2 (:math:`2\lambda M`-Nash), Theorem 2 invokes Lemma 3
     (:math:`2^{N+1}N\lambda M`-optimal); the guarantee is solved for :math:`\lambda`.
 
     >>> from bnpg import bounds
-    >>> bounds.lambda_choice(2)
+    >>> bounds.lambda_choice_expression(2)
     2**(-N - 1)*epsilon/(M*N)
     """
     theorem = check_theorem(theorem)
     guarantee = 2 * LAM * M if theorem == 1 else 2 ** (N + 1) * N * LAM * M
     (root,) = sp.solve(sp.Eq(guarantee, EPS), LAM)
     return root
+
+
+#: :func:`lambda_choice_expression` under the name the book's chapter on the audit calls it by.
+lambda_choice = lambda_choice_expression
 
 
 def derived_iteration_bound(
@@ -293,7 +300,7 @@ def derived_iteration_bound(
     ----------
     theorem : {1, 2}
     threshold : {"lemma", "A.3"}
-        The gradient threshold imposed (see :func:`gradient_threshold`).
+        The gradient threshold imposed (see :func:`gradient_threshold_expression`).
     beta_form : {"lemma4", "A.3"}
         The form of :math:`\beta_\lambda` (see :func:`beta_lambda`).
 
@@ -315,7 +322,8 @@ def derived_iteration_bound(
     True
     """
     theorem = check_theorem(theorem)
-    return _iterations(gradient_threshold(threshold), beta_lambda(beta_form), lambda_choice(theorem))
+    tau, beta = gradient_threshold_expression(threshold), beta_lambda(beta_form)
+    return _iterations(tau, beta, lambda_choice_expression(theorem))
 
 
 def _iterations(threshold: sp.Expr, beta: sp.Expr, lam: sp.Expr) -> sp.Expr:
@@ -331,7 +339,7 @@ def iteration_bound_expression(theorem: int, as_printed: bool) -> sp.Expr:
     theorem : {1, 2}
     as_printed : bool
         ``True``: the expression printed in the theorem statement, with :math:`\lambda` replaced by the
-        value its proof chooses (:func:`lambda_choice`). ``False``: the bound re-derived from the
+        value its proof chooses (:func:`lambda_choice_expression`). ``False``: the bound re-derived from the
         smoothness inequality with the threshold exactly as Lemma 2 / Lemma 3 state it and
         :math:`\beta_\lambda` of Lemma 4 (:func:`derived_iteration_bound`).
 
@@ -349,7 +357,7 @@ def iteration_bound_expression(theorem: int, as_printed: bool) -> sp.Expr:
         raise TypeError(f"as_printed must be a bool, got {type(as_printed).__name__}")
     if as_printed:
         key = f"Theorem {theorem}: T"
-        return sp.powsimp(sp.expand(PRINTED[key].subs(LAM, lambda_choice(theorem))))
+        return sp.powsimp(sp.expand(PRINTED[key].subs(LAM, lambda_choice_expression(theorem))))
     return derived_iteration_bound(theorem)
 
 
@@ -358,11 +366,11 @@ def iteration_bound_expression(theorem: int, as_printed: bool) -> sp.Expr:
 # ------------------------------------------------------------------------------------------------
 
 
-def sharp_threshold(lemma: int) -> sp.Expr:
+def sharp_threshold_expression(lemma: int) -> sp.Expr:
     r"""The sharpened threshold: :math:`\lambda/(|\mathcal S|\kappa)` (``lemma=2``), :math:`\lambda/(|\mathcal S||\mathcal A|\sqrt{\Sigma_k})` (3).
 
     >>> from bnpg import bounds
-    >>> bounds.sharp_threshold(2), bounds.sharp_threshold(3)
+    >>> bounds.sharp_threshold_expression(2), bounds.sharp_threshold_expression(3)
     (lambda/(kappa*|S|), lambda/(sqrt(Sigma_k)*|A|*|S|))
     """
     if isinstance(lemma, bool) or not isinstance(lemma, int):
@@ -384,7 +392,7 @@ def sharp_lambda_choice(theorem: int) -> sp.Expr:
 
 
 def sharpened_iteration_bound(theorem: int) -> sp.Expr:
-    r"""Sharpened ``T``: solve for it at :func:`sharp_threshold`, substitute Lemma 4's :math:`\beta_\lambda`, then :func:`sharp_lambda_choice`.
+    r"""Sharpened ``T``: solve for it at :func:`sharp_threshold_expression`, substitute Lemma 4's :math:`\beta_\lambda`, then :func:`sharp_lambda_choice`.
 
     Theorem 1 invokes Lemma 2, Theorem 2 Lemma 3; in floating point: :func:`bnpg.theory.sharpened.sharp_iteration_bound`.
 
@@ -395,7 +403,8 @@ def sharpened_iteration_bound(theorem: int) -> sp.Expr:
     True
     """
     theorem = check_theorem(theorem)
-    return _iterations(sharp_threshold(theorem + 1), beta_lambda("lemma4"), sharp_lambda_choice(theorem))
+    return _iterations(sharp_threshold_expression(theorem + 1), beta_lambda("lemma4"),
+                       sharp_lambda_choice(theorem))
 
 
 def sharpening_ratio(theorem: int) -> sp.Expr:
@@ -462,16 +471,9 @@ def game_parameters(game: MarkovGame, dag: DAG, *, M=None, theorem=None) -> dict
     (2*sqrt(6), 7/6, sqrt(2)/6 + 2/3)
     """
     check_game_and_dag(game, dag)
-    if theorem is not None and check_theorem(theorem) == 2 and not dag.is_fully_correlated:
-        raise ValueError(f"theorem=2 needs a fully-correlated DAG (Definition 3), got {dag!r}")
-    if M is None:
-        M_value = mismatch_coefficient(game)
-        if not math.isfinite(M_value):
-            raise ValueError("the game violates Assumption 1 (some state can have zero visitation), so M is infinite")
-    else:
-        M_value = positive("M", M)
-        if M_value < 1.0:
-            raise ValueError(f"M must be >= 1 (take pi = pi' in its definition), got {M_value!r}")
+    if theorem is not None and check_theorem(theorem) == 2:
+        fully_correlated("dag", dag, needed_by="theorem=2")
+    M_value = mismatch_of(game, M)
     sizes = game.action_sizes
     parent_sizes = [math.prod(sizes[j] for j in dag.parents(i)) for i in range(game.n_agents)]
     values = {

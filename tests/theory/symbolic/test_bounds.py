@@ -98,10 +98,10 @@ def test_derivation_with_the_a3_threshold_and_beta():
 def test_building_blocks():
     assert same(bounds.beta_lambda("lemma4"), 8 * N * R / H**3 + 2 * LAM * SIGMA_P / S)
     assert same(bounds.beta_lambda("A.3"), 8 * N * R / H**3 + 2 * LAM * SIGMA_A / S)
-    assert same(bounds.gradient_threshold("lemma"), LAM / (2 * S * A * A_MAX))
-    assert same(bounds.gradient_threshold("A.3"), LAM / (2 * S * A_MAX))
-    assert same(bounds.lambda_choice(1), EPS / (2 * M))
-    assert same(bounds.lambda_choice(2), EPS / (2 ** (N + 1) * N * M))
+    assert same(bounds.gradient_threshold_expression("lemma"), LAM / (2 * S * A * A_MAX))
+    assert same(bounds.gradient_threshold_expression("A.3"), LAM / (2 * S * A_MAX))
+    assert same(bounds.lambda_choice_expression(1), EPS / (2 * M))
+    assert same(bounds.lambda_choice_expression(2), EPS / (2 ** (N + 1) * N * M))
     tau = sp.Symbol("tau", positive=True)
     # sqrt(2 beta R / (T (1-gamma))) <= tau  <=>  T >= 2 beta R / (tau^2 (1-gamma))
     assert same(bounds.solve_for_iterations(tau), 2 * BETA * R / (tau**2 * H))
@@ -168,6 +168,21 @@ def test_theorem1_verdicts(audit1):
 
 def test_theorem2_verdicts(audit2):
     assert {k: c.verdict for k, c in audit2.items()} == THEOREM2_VERDICTS
+
+
+def test_comparison_outcomes_are_the_audits_own_vocabulary(audit1, audit2, lemma_checks):
+    outcomes = {c.verdict for checks in (audit1, audit2, lemma_checks) for c in checks.values()}
+    assert outcomes == set(audit.COMPARISON_OUTCOMES) == {"holds", "valid but loose", "fails"}
+    assert not hasattr(audit, "VERDICTS")
+
+
+def test_symbolic_names_differ_from_the_numeric_ones():
+    from bnpg.theory import constants, sharpened
+
+    for name in ("gradient_threshold", "sharp_threshold"):
+        assert not hasattr(bounds, name)
+        assert hasattr(constants, name) or hasattr(sharpened, name)
+    assert bounds.lambda_choice is bounds.lambda_choice_expression
 
 
 def test_theorem1_ratios(audit1):
@@ -294,7 +309,7 @@ def test_validation():
     with pytest.raises(ValueError, match="form"):
         bounds.beta_lambda("A.5")
     with pytest.raises(ValueError, match="which"):
-        bounds.gradient_threshold("Lemma 2")
+        bounds.gradient_threshold_expression("Lemma 2")
     with pytest.raises(ValueError, match="key"):
         bounds.printed("Theorem 3: T")
     with pytest.raises(ValueError, match="lines"):
@@ -302,4 +317,4 @@ def test_validation():
     with pytest.raises(ValueError, match="theorem"):
         audit.audit_theorem(3)
     with pytest.raises(TypeError, match="theorem"):
-        bounds.lambda_choice("1")
+        bounds.lambda_choice_expression("1")

@@ -63,8 +63,8 @@ HAND = {1: HAND_T1, 2: HAND_T2}
 
 
 def test_building_blocks_by_hand():
-    assert same(bounds.sharp_threshold(2), LAM / (S * KAPPA))
-    assert same(bounds.sharp_threshold(3), LAM / (S * A * sp.sqrt(SIGMA_K)))
+    assert same(bounds.sharp_threshold_expression(2), LAM / (S * KAPPA))
+    assert same(bounds.sharp_threshold_expression(3), LAM / (S * A * sp.sqrt(SIGMA_K)))
     # rho lam M = eps, for either theorem
     assert same(bounds.sharp_lambda_choice(1), EPS / (RHO * M))
     assert same(bounds.sharp_lambda_choice(2), EPS / (RHO * M))
@@ -329,7 +329,7 @@ def test_planted_ratio_is_caught():
                                         (2.0, TypeError), ("2", TypeError)])
 def test_sharp_threshold_refuses_bad_lemma(bad, error):
     with pytest.raises(error, match="lemma"):
-        bounds.sharp_threshold(bad)
+        bounds.sharp_threshold_expression(bad)
 
 
 @pytest.mark.parametrize("function", [bounds.sharp_lambda_choice, bounds.sharpened_iteration_bound,
