@@ -39,21 +39,19 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, note, seed, settings
 from hypothesis import strategies as st
-
-import bnpg
-from tests.conftest import (
-    BACKENDS,
+from oracles import (
     evaluate_by_series,
     finite_difference,
     joint_actions,
     kernel_by_loops,
     local_probs,
     policy_joint,
-    random_arrays,
-    relative_error,
     resolvent,
     theta_shapes,
 )
+
+import bnpg
+from tests.conftest import BACKENDS, random_arrays, relative_error
 
 SETTINGS = settings(
     max_examples=100,
@@ -390,7 +388,7 @@ def drawn_examples(name):
 def informative(game, policy):
     """Which features behind the floors the example has (None where one does not apply).
 
-    Local policies come from scipy's softmax of theta (conftest); two rows differ when some
+    Local policies come from scipy's softmax of theta (oracles); two rows differ when some
     probability differs by more than 1e-6.
     """
     dag = policy.dag

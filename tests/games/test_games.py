@@ -5,7 +5,7 @@ payoffs as printed by Claus and Boutilier (1998), the matching reward by a loop,
 reward and transitions by enumerating sets of cells and per-cell Bernoulli outcomes (bnpg.games uses
 bitmask arithmetic). Optimal values of the one-state games are computed by hand
 (V* = max payoff / (1 - gamma), since the state never changes); the search game's optimal values by
-an independent linear program (tests.conftest.lp_optimal_values) on the joint-action MDP.
+an independent linear program (oracles.lp_optimal_values) on the joint-action MDP.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections import deque
 
 import numpy as np
 import pytest
+from oracles import joint_mdp, lp_optimal_values
 
 import bnpg
 from bnpg.games.library import (
@@ -25,7 +26,7 @@ from bnpg.games.library import (
     random_game,
     search_game,
 )
-from tests.conftest import joint_mdp, lp_optimal_values, snapshot
+from tests.conftest import snapshot
 
 # Claus and Boutilier (1998), rows: agent 0, columns: agent 1.
 CLIMBING = [[11, -30, 0], [-30, 7, 6], [0, 0, 5]]
