@@ -1,6 +1,6 @@
 """Module paths of the flat layout that preceded the layer subpackages, kept importable.
 
-Until version 0.9 every module sat directly in ``bnpg/`` (``bnpg.gaps``, ``bnpg.sampled``, ...).
+Before the layer subpackages, every module sat directly in ``bnpg/`` (``bnpg.gaps``, ``bnpg.sampled``, ...).
 Each now lives in the subpackage of its layer; :data:`MOVED` maps every old path to the new one, and
 :func:`install` makes ``import bnpg.gaps`` and ``from bnpg.sampled import agreement`` give the
 module at its new home (the same module object, so monkeypatching either name patches both).

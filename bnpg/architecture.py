@@ -55,7 +55,8 @@ class Layer:
 
 #: The layers, lowest first. A member names a subpackage (every module below it) or one module.
 LAYERS: tuple[Layer, ...] = (
-    Layer("foundation", ("bnpg._validation", "bnpg._json", "bnpg._version", "bnpg._moved", "bnpg.data"),
+    Layer("foundation", ("bnpg._validation", "bnpg._json", "bnpg._progress", "bnpg._version", "bnpg._moved",
+                        "bnpg.data"),
           "argument checks, the version, shipped data"),
     Layer("model", ("bnpg.model",), "MarkovGame, DAG, BNPolicy (Section 2-3, Eq. 1)"),
     Layer("backends", ("bnpg.backends",), "numba kernels and the numpy/numba choice"),

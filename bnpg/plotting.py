@@ -1,8 +1,9 @@
-r"""Matplotlib figures shared by the notebooks.
+r"""Matplotlib figures shared by the notebooks and the book.
 
 Every helper draws on a given :class:`matplotlib.axes.Axes` (or a new figure's axes when ``ax`` is
 ``None``) and returns the axes; none calls ``plt.show``, so they work under the non-interactive
-``Agg`` backend used to build the book. The figures show the paper's objects:
+``Agg`` backend used to build the book. The figures show the paper's objects and the package's
+own layout:
 
 * :func:`draw_dag`: a Bayesian network :math:`\mathcal G = (\mathcal N, \mathcal E)` of agents
   (Section 3), drawn in layers: agents without parents on the left, every other agent one layer
@@ -10,7 +11,9 @@ Every helper draws on a given :class:`matplotlib.axes.Axes` (or a new figure's a
 * :func:`plot_joint_policy`: a joint policy :math:`\pi(a \mid s) = \prod_i \pi^i(a^i \mid s,
   a^{\mathcal P^i})` at one state (Equation 1), as a heatmap for two agents and as bars over joint
   actions otherwise;
-* :func:`plot_curves`: metrics recorded along the dynamics (2)-(3) against the step.
+* :func:`plot_curves`: metrics recorded along the dynamics (2)-(3) against the step;
+* :func:`draw_layers`: the layers of the package itself (:data:`bnpg.architecture.LAYERS`) and the
+  imports between them, read from the source; :func:`layers_text` prints the same as text.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from bnpg._validation import integer, real_array
 from bnpg.model.dag import DAG
 from bnpg.model.policy import BNPolicy
 
-__all__ = ["dag_layers", "draw_dag", "plot_curves", "plot_joint_policy"]
+__all__ = ["dag_layers", "draw_dag", "draw_layers", "layers_text", "plot_curves", "plot_joint_policy"]
 
 
 def _new_axes(ax):
@@ -265,4 +268,215 @@ def plot_curves(
         ax.set_title(title)
     if series:
         ax.legend()
+    return ax
+
+
+def _layer_modules(root=None) -> dict[str, list[str]]:
+    """The modules of every layer (and ``"beside"``), by short name, in file order.
+
+    A module in a layer's folder is named relative to it (``game`` in ``model/``), a module outside it
+    by its path from there (``../__main__``), a package with a trailing slash (``data/``); a nested
+    subpackage is one entry, ``symbolic/{audit, bounds}``, or ``studies/ (7 modules)`` beyond three.
+    """
+    from bnpg import architecture
+
+    found = architecture.modules() if root is None else architecture.modules(root)
+    out: dict[str, list] = {layer.name: [] for layer in architecture.LAYERS}
+    out["beside"] = []
+    nested: dict[tuple[str, str], list[str]] = {}
+    outside: list[tuple[str, str]] = []  # members of their own, listed after the layer's folder
+
+    def has_folder(layer):
+        return f"bnpg.{layer.name}" in layer.members
+
+    for name, path in found.items():
+        if name in architecture.BESIDE:
+            out["beside"].append(name.rsplit(".", 1)[-1])
+            continue
+        layer_name = architecture.layer_of(name)
+        if layer_name is None:
+            continue
+        layer = next(lay for lay in architecture.LAYERS if lay.name == layer_name)
+        member = next(m for m in layer.members if name == m or name.startswith(m + "."))
+        is_package = path.name == "__init__.py"
+        rest = name[len(member) + 1:].split(".") if name != member else []
+        if not rest:  # a member of its own: the layer's folder, a package or a module
+            if member != f"bnpg.{layer.name}":
+                short = member.rsplit(".", 1)[-1] + ("/" if is_package else "")
+                outside.append((layer_name, "../" + short if has_folder(layer) else short))
+        elif len(rest) == 1 and not is_package:
+            out[layer_name].append(rest[0])
+        else:
+            key = (layer_name, rest[0])
+            if key not in nested:
+                nested[key] = []
+                out[layer_name].append(key)
+            if len(rest) > 1:
+                nested[key].append(".".join(rest[1:]))
+    for layer_name, short in outside:
+        out[layer_name].append(short)
+    for entries in out.values():
+        for k, entry in enumerate(entries):
+            if isinstance(entry, tuple):
+                inner = nested[entry]
+                short = "{" + ", ".join(inner) + "}" if len(inner) <= 3 else f" ({len(inner)} modules)"
+                entries[k] = f"{entry[1]}/{short}"
+    return out
+
+
+def _layer_label(layer) -> str:
+    """``model/`` for a layer that has a folder of its own, the bare name otherwise (``foundation``)."""
+    return f"{layer.name}/" if f"bnpg.{layer.name}" in layer.members else layer.name
+
+
+def layers_text(root=None) -> str:
+    """The layers of :data:`bnpg.architecture.LAYERS` as a plain-text diagram, highest first.
+
+    Two lines per layer: its folder (``model/``) with what it holds, then its modules (as in
+    :func:`draw_layers`); a last line names the modules beside the layers. Each layer imports only
+    from the layers printed below it. The README's "Layout" section shows this text, and a test
+    keeps the two equal.
+
+    Parameters
+    ----------
+    root : path, optional
+        The folder that holds ``bnpg/``; the installed package's by default.
+
+    Returns
+    -------
+    str
+        The diagram, lines separated by newlines, without a final newline.
+
+    Examples
+    --------
+    >>> from bnpg.plotting import layers_text
+    >>> lines = layers_text().splitlines()
+    >>> lines[1].split()[:3]
+    ['cli/', '->', 'the']
+    >>> lines[3].split()[:2]
+    ['experiments/', '->']
+    """
+    from bnpg import architecture
+
+    members = _layer_modules(root)
+    labels = [_layer_label(layer) for layer in architecture.LAYERS]
+    width = max(len(label) for label in labels) + 1
+    lines = ["bnpg/  (highest layer first; each imports only from the layers below it)"]
+    for layer, label in zip(reversed(architecture.LAYERS), reversed(labels), strict=True):
+        lines.append(f"  {label:<{width}}-> {layer.holds}")
+        lines.append(f"  {'':<{width}}   {', '.join(members[layer.name])}")
+    beside = ", ".join(f"{m}.py" for m in members["beside"])
+    lines.append(f"  beside: {beside} (may import any layer; no layer imports them)")
+    return "\n".join(lines)
+
+
+#: Colours of the layer boxes, lowest layer first (cycled if there are more layers).
+_BOX_COLOURS = ("#eeeeee", "#dbe9f6", "#d5ecd4", "#fdebd0", "#e8daef", "#fadbd8",
+                "#d1f2eb", "#fcf3cf", "#d6eaf8", "#ebdef0", "#f2f3f4")
+
+
+def draw_layers(ax=None, *, root=None):
+    """Draw the package's layers as stacked boxes, lowest at the bottom, with the imports between them.
+
+    Every box holds one layer of :data:`bnpg.architecture.LAYERS`: its folder in bold, what it
+    holds, and its modules (named as in :func:`layers_text`). The arcs on the left are
+    :func:`bnpg.architecture.layer_edges`: one arc from each layer down to every lower layer it
+    imports, in the colour of the importing layer's name, its width growing with the number of
+    module imports. An import that reaches up a layer, which the layering forbids, is drawn as a
+    red dashed arrow. The modules beside the layers are named in a dashed box on top.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes, optional
+        Where to draw; by default a new figure 7 inches wide (700 px at 100 dpi), sized for the
+        book's text column.
+    root : path, optional
+        The folder that holds ``bnpg/``; the installed package's by default.
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Examples
+    --------
+    >>> from bnpg.architecture import LAYERS
+    >>> from bnpg.plotting import draw_layers
+    >>> ax = draw_layers()
+    >>> [t.get_text() for t in ax.texts if t.get_gid() == "layer"] == [
+    ...     layer.name + ("/" if layer.name != "foundation" else "") for layer in LAYERS]
+    True
+    """
+    from matplotlib import colormaps
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, PathPatch
+    from matplotlib.path import Path as MplPath
+
+    from bnpg import architecture
+
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        ax = plt.subplots(figsize=(7.0, 8.6), layout="constrained")[1]
+    else:
+        ax = _new_axes(ax)
+    layers = architecture.LAYERS
+    members = _layer_modules(root)
+    edges = architecture.layer_edges() if root is None else architecture.layer_edges(root)
+    rank = {layer.name: k for k, layer in enumerate(layers)}
+    palette = list(colormaps["tab10"].colors) + list(colormaps["tab20b"].colors)[::4]
+    colour = {layer.name: palette[k % len(palette)] for k, layer in enumerate(layers)}
+    height, left, right = 0.78, 2.05, 10.0
+    box = "round,pad=0,rounding_size=0.08"
+    for k, layer in enumerate(layers):
+        y = float(k)
+        ax.add_patch(FancyBboxPatch(
+            (left, y - height / 2), right - left, height, boxstyle=box,
+            facecolor=_BOX_COLOURS[k % len(_BOX_COLOURS)], edgecolor="#666666", linewidth=0.8,
+        ))
+        ax.add_patch(FancyBboxPatch(
+            (left, y - height / 2), 0.07, height, boxstyle="square,pad=0",
+            facecolor=colour[layer.name], edgecolor="none",
+        ))
+        ax.text(left + 0.2, y + 0.15, _layer_label(layer), ha="left", va="center", fontsize=9,
+                fontweight="bold", color="#111111", gid="layer")
+        ax.text(left + 1.75, y + 0.15, layer.holds, ha="left", va="center", fontsize=8,
+                color="#111111", gid="holds")
+        ax.text(left + 0.2, y - 0.16, "  ".join(members[layer.name]), ha="left", va="center",
+                fontsize=7.3, family="monospace", color="#333333", gid="modules")
+    top = len(layers) - 1 + height / 2
+    beside_y = top + 0.5
+    ax.add_patch(FancyBboxPatch(
+        (left, beside_y - 0.25), right - left, 0.5, boxstyle=box, facecolor="white",
+        edgecolor="#666666", linewidth=0.8, linestyle=(0, (4, 2)),
+    ))
+    ax.text(left + 0.2, beside_y, "beside", ha="left", va="center", fontsize=9, fontweight="bold")
+    ax.text(left + 1.75, beside_y,
+            "  ".join(f"{m}.py" for m in members["beside"]) + ": may import any layer; none imports them",
+            ha="left", va="center", fontsize=7.3, gid="beside")
+    # arcs leave a layer's box from the upper half of its left edge and reach the lower half of the
+    # imported layer's, the longer ones further out
+    ordered = sorted(edges.items(), key=lambda item: (abs(rank[item[0][0]] - rank[item[0][1]]), item[0]))
+    n_out = {name: sum(1 for (s, _t) in edges if s == name) for name in rank}
+    n_in = {name: sum(1 for (_s, t) in edges if t == name) for name in rank}
+    used_out = dict.fromkeys(rank, 0)
+    used_in = dict.fromkeys(rank, 0)
+    for (source, target), count in ordered:
+        y0 = rank[source] + 0.03 + 0.33 * (used_out[source] + 0.5) / n_out[source]
+        y1 = rank[target] - 0.03 - 0.33 * (used_in[target] + 0.5) / n_in[target]
+        used_out[source] += 1
+        used_in[target] += 1
+        bulge = min(0.15 + 0.19 * abs(rank[source] - rank[target]), left - 0.05)
+        path = MplPath([(left, y0), (left - bulge, y0), (left - bulge, y1), (left, y1)],
+                       [MplPath.MOVETO, MplPath.CURVE4, MplPath.CURVE4, MplPath.CURVE4])
+        width = 0.4 + 0.45 * np.sqrt(count)
+        if rank[target] > rank[source]:
+            ax.add_patch(FancyArrowPatch(
+                path=path, arrowstyle="-|>", mutation_scale=9, linewidth=width, color="#c0392b",
+                linestyle="--", gid="upward",
+            ))
+        else:
+            ax.add_patch(PathPatch(path, facecolor="none", edgecolor=colour[source], linewidth=width,
+                                   alpha=0.75, capstyle="butt", gid="edge"))
+    ax.set_xlim(-0.02, right + 0.02)
+    ax.set_ylim(-height / 2 - 0.05, beside_y + 0.3)
+    ax.set_axis_off()
     return ax

@@ -2,7 +2,7 @@
 
 Each test reads the drawn artists back (node positions, arrow count, image data, bar heights, line
 data) and compares them with quantities computed here independently: layers from the parent lists
-by hand, joint probabilities by loops over the local conditionals (tests.conftest.policy_joint).
+by hand, joint probabilities by loops over the local conditionals (oracles.policy_joint).
 """
 
 from __future__ import annotations
@@ -15,10 +15,19 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.patches import FancyArrowPatch  # noqa: E402
+from oracles import policy_joint  # noqa: E402
 
 import bnpg  # noqa: E402
-from bnpg.plotting import dag_layers, draw_dag, plot_curves, plot_joint_policy
-from tests.conftest import policy_joint, random_game, random_policy  # noqa: E402
+from bnpg import architecture  # noqa: E402
+from bnpg.plotting import (  # noqa: E402
+    dag_layers,
+    draw_dag,
+    draw_layers,
+    layers_text,
+    plot_curves,
+    plot_joint_policy,
+)
+from tests.conftest import random_game, random_policy  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -138,3 +147,85 @@ def test_plot_curves_keeps_nan_and_rejects_bad_input():
         plot_curves([[0, 1]], {"x": [1.0, 2.0]})
     with pytest.raises(TypeError, match="steps"):
         plot_curves(["a", "b"], {"x": [1.0, 2.0]})
+
+
+def _tree(tmp_path, files):
+    """A package tree below ``tmp_path``: ``{"bnpg/model/game.py": "source", ...}``."""
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+def _by_gid(ax, gid):
+    return [p for p in ax.patches if p.get_gid() == gid]
+
+
+def test_draw_layers_draws_every_layer_module_and_import_of_the_package():
+    fig, ax = plt.subplots(figsize=(7, 8.6))
+    assert draw_layers(ax=ax) is ax
+    names = [t.get_text() for t in ax.texts if t.get_gid() == "layer"]
+    assert [n.rstrip("/") for n in names] == [layer.name for layer in architecture.LAYERS]
+    rows = {n.rstrip("/"): t.get_text() for n, t in
+            zip(names, [t for t in ax.texts if t.get_gid() == "modules"], strict=True)}
+    # every module of a layer is named in its box: its last dotted part, or its subpackage
+    for name, path in architecture.modules().items():
+        layer = architecture.layer_of(name)
+        if layer is None or (path.name == "__init__.py" and name == f"bnpg.{layer}"):
+            continue
+        parts = name.split(".")
+        assert any(part in rows[layer] for part in parts[2:] or parts[1:]), (name, rows[layer])
+    edges = architecture.layer_edges()
+    rank = {layer.name: k for k, layer in enumerate(architecture.LAYERS)}
+    upward = sum(1 for s, t in edges if rank[t] > rank[s])
+    assert len(_by_gid(ax, "edge")) == len(edges) - upward
+    assert len(_by_gid(ax, "upward")) == upward
+    beside = next(t.get_text() for t in ax.texts if t.get_gid() == "beside")
+    for module in architecture.BESIDE:
+        assert module.rsplit(".", 1)[1] + ".py" in beside
+
+
+def test_draw_layers_on_a_small_tree_draws_its_arcs_and_an_upward_import_in_red(tmp_path):
+    root = _tree(tmp_path, {
+        "bnpg/__init__.py": "",
+        "bnpg/model/__init__.py": "",
+        "bnpg/model/game.py": "import bnpg._validation\n",
+        "bnpg/model/dag.py": "from bnpg.exact import gaps\n",  # reaches up a layer
+        "bnpg/_validation.py": "",
+        "bnpg/exact/__init__.py": "",
+        "bnpg/exact/gaps.py": "from bnpg.model.game import x\nfrom bnpg.model import dag\n",
+        "bnpg/plotting.py": "import bnpg.exact.gaps\n",
+    })
+    ax = draw_layers(root=root)
+    edges = _by_gid(ax, "edge")
+    # exact -> model (two module imports) and model -> foundation (one): wider for two
+    assert len(edges) == 2
+    assert max(e.get_linewidth() for e in edges) > min(e.get_linewidth() for e in edges)
+    (upward,) = _by_gid(ax, "upward")
+    assert upward.get_linestyle() == "--"
+    assert np.allclose(matplotlib.colors.to_rgb(upward.get_edgecolor()), matplotlib.colors.to_rgb("#c0392b"))
+    rows = [t.get_text() for t in ax.texts if t.get_gid() == "modules"]
+    assert rows[:4] == ["_validation", "dag  game", "", "gaps"]
+
+
+def test_layers_text_lists_every_layer_highest_first_with_its_modules(tmp_path):
+    lines = layers_text().splitlines()
+    heads = [line.split()[0] for line in lines if " -> " in line]
+    assert [h.rstrip("/") for h in heads] == [layer.name for layer in reversed(architecture.LAYERS)]
+    for layer in architecture.LAYERS:
+        k = next(i for i, line in enumerate(lines) if line.split()[0].rstrip("/") == layer.name)
+        assert lines[k].endswith("-> " + layer.holds)
+    root = _tree(tmp_path, {
+        "bnpg/__init__.py": "",
+        "bnpg/theory/__init__.py": "",
+        "bnpg/theory/constants.py": "",
+        "bnpg/theory/symbolic/__init__.py": "",
+        "bnpg/theory/symbolic/bounds.py": "",
+        "bnpg/theory/symbolic/audit.py": "",
+        "bnpg/book.py": "",
+    })
+    small = layers_text(root).splitlines()
+    k = small.index("  theory/      -> " + next(la.holds for la in architecture.LAYERS if la.name == "theory"))
+    assert small[k + 1].split(None) == ["constants,", "symbolic/{audit,", "bounds}"]
+    assert small[-1] == "  beside: book.py (may import any layer; no layer imports them)"
