@@ -30,6 +30,7 @@ __all__ = [
     "atomic_write",
     "atomic_write_text",
     "check_output_path",
+    "code_without_docstrings",
     "collate",
     "load_instance",
     "load_results",
@@ -233,3 +234,28 @@ def load_instance(path) -> tuple[MarkovGame, DAG, float, BNPolicy]:
     dag = DAG.from_edges(int(arrays["n_agents"]), [tuple(int(x) for x in e) for e in arrays["edges"]])
     policy = BNPolicy(game, dag).with_flat(arrays["theta"])
     return game, dag, float(arrays["lam"]), policy
+
+
+def code_without_docstrings(obj) -> str:
+    """The source of a function or class with the lines of its docstrings cut out.
+
+    The fingerprints of shipped results hash this, so that an edit to the prose of the code that
+    made them does not make them stale, while any edit to the code does.
+
+    >>> code = code_without_docstrings(collate)
+    >>> code.splitlines()[0], "One array per key" in code
+    ('def collate(records: list[dict], meta: dict) -> dict:', False)
+    """
+    import ast
+    import inspect
+    import textwrap
+
+    source = textwrap.dedent(inspect.getsource(obj))
+    lines = source.splitlines()
+    drop = set()
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            drop.update(range(body[0].lineno - 1, body[0].end_lineno))
+    return "\n".join(line for k, line in enumerate(lines) if k not in drop)

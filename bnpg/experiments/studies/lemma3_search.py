@@ -19,7 +19,13 @@ import numpy as np
 from bnpg._validation import fully_correlated, instance_of, integer, positive, real_scalar
 from bnpg.exact.mdp import worst_value
 from bnpg.experiments.instances import Instance, concentrated_policy
-from bnpg.experiments.results import check_output_path, collate, save_instance, save_results
+from bnpg.experiments.results import (
+    check_output_path,
+    code_without_docstrings,
+    collate,
+    save_instance,
+    save_results,
+)
 from bnpg.experiments.sweeps import SweepOptions, run_sweep
 from bnpg.games.library import climbing_game, jackpot_game, penalty_game, random_game, search_game
 from bnpg.model.dag import DAG
@@ -294,7 +300,7 @@ def provenance(*, method: str = "armijo", max_steps: int = 20000, **candidate_op
     """A fingerprint of what a saved search depends on: its arguments and the code that decides it.
 
     The SHA-256 of the arguments (candidate options with their defaults, method, step budget) and
-    of the source of every function that chooses the candidates, reaches their points or records
+    of the source, docstrings left out (:func:`~bnpg.experiments.results.code_without_docstrings`), of every function that chooses the candidates, reaches their points or records
     what is measured there. A stored search whose fingerprint differs from the current one was made
     by other code or other arguments and must be made again (``save_lemma3_search``).
 
@@ -334,5 +340,5 @@ def provenance(*, method: str = "armijo", max_steps: int = 20000, **candidate_op
     digest.update(json.dumps({"options": {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()},
                               "method": method, "max_steps": max_steps}, sort_keys=True).encode())
     for fn in functions:
-        digest.update(inspect.getsource(fn).encode())
+        digest.update(code_without_docstrings(fn).encode())
     return digest.hexdigest()

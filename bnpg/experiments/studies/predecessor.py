@@ -44,6 +44,7 @@ from bnpg.exact.gaps import deviation_mdp, nash_gap
 from bnpg.exact.mdp import optimal_value
 from bnpg.exact.mismatch import mismatch_coefficient
 from bnpg.exact.objective import gradient
+from bnpg.experiments.results import code_without_docstrings
 from bnpg.experiments.studies.torch_normal import torch_normal
 from bnpg.experiments.sweeps import SweepOptions, run_sweep
 from bnpg.games.coordination import (
@@ -371,23 +372,6 @@ def _run_task(r: int, runs, lams: dict, iterations: int, steps) -> dict:
     return out
 
 
-def _code_without_docstrings(obj) -> str:
-    """The source of ``obj`` with the lines of its docstrings cut out (edits to the prose do not count)."""
-    import ast
-    import inspect
-    import textwrap
-
-    source = textwrap.dedent(inspect.getsource(obj))
-    lines = source.splitlines()
-    drop = set()
-    for node in ast.walk(ast.parse(source)):
-        body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
-                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-            drop.update(range(body[0].lineno - 1, body[0].end_lineno))
-    return "\n".join(line for k, line in enumerate(lines) if k not in drop)
-
-
 def provenance() -> str:
     """A fingerprint of the code the stored runs depend on: SHA-256 of its source, docstrings left out.
 
@@ -410,7 +394,7 @@ def provenance() -> str:
                 their_metrics, truncated_value_iteration, barrier_lambda, initial_parameters,
                 predecessor_study, _run_task, mdp.policy_iteration, gaps._deviation_mdp, policy.BNPolicy.others_weight,
                 objective.gradient, objective.value_gradient, objective.barrier_gradient):
-        digest.update(_code_without_docstrings(obj).encode())
+        digest.update(code_without_docstrings(obj).encode())
     return digest.hexdigest()
 
 
