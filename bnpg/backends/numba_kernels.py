@@ -8,8 +8,11 @@ The dynamics (2)-(3) spend their time in one computation repeated millions of ti
 
 .. math::
 
-    \frac{\partial V(\mu)}{\partial \theta^i_{s,b,c}} = W_i(s,b,c) - \pi^i(c \mid s,b) \sum_{c'} W_i(s,b,c'),
-    \qquad W_i(s, b, c) = \sum_{a:\, a^{\mathcal P^i} = b,\, a^i = c} d_\mu(s)\, \pi(a \mid s)\, Q(s, a),
+    \begin{aligned}
+    \frac{\partial V(\mu)}{\partial \theta^i_{s,b,c}}
+        &= W_i(s,b,c) - \pi^i(c \mid s,b) \sum_{c'} W_i(s,b,c'), \\
+    W_i(s, b, c) &= \sum_{a:\, a^{\mathcal P^i} = b,\, a^i = c} d_\mu(s)\, \pi(a \mid s)\, Q(s, a),
+    \end{aligned}
 
 plus the barrier term :math:`\frac{\lambda}{|\mathcal S| |\mathcal A^{\mathcal P^i}|}(1/|\mathcal A^i| - \pi^i)`.
 
