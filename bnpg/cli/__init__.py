@@ -13,7 +13,10 @@ run and the summary of what it writes) in :data:`bnpg.cli.registry.COMMANDS`:
 
 Every argument and every output path is checked before any work starts; a bad one ends the command
 with a one-line message naming it and exit status 2, and no output file is written. Outputs are
-written whole or not at all (:func:`bnpg.experiments.results.atomic_write`).
+written whole or not at all (:func:`bnpg.experiments.results.atomic_write`), with the permissions the
+user's umask gives any new file. Ctrl-C (``KeyboardInterrupt``) ends a command with the one line
+``bnpg: interrupted`` on stderr and exit status 130, leaving no output file (a study keeps its store of
+finished instances, from which the same command resumes).
 
 >>> parser = build_parser()
 >>> parser.parse_args(["lemma2", "--out", "r.npz"]).instances
@@ -31,10 +34,13 @@ from bnpg._version import __version__
 from .arguments import Parser, Refused
 from .registry import COMMANDS, summary
 
-__all__ = ["SUBCOMMAND_MODULES", "build_parser", "main", "summary"]
+__all__ = ["INTERRUPTED", "SUBCOMMAND_MODULES", "build_parser", "main", "summary"]
 
 #: The modules of the subcommands, in the order ``bnpg --help`` lists them; importing one registers it.
 SUBCOMMAND_MODULES = ("check", "lemmas", "correlation", "predecessor", "sampling")
+
+#: The exit status after Ctrl-C: 128 + SIGINT, as a shell reports it.
+INTERRUPTED = 130
 
 for _module in SUBCOMMAND_MODULES:
     importlib.import_module(f"{__name__}.{_module}")
@@ -52,11 +58,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    """Run ``bnpg`` with the arguments ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run ``bnpg`` with the arguments ``argv`` (default ``sys.argv[1:]``); returns the exit status.
+
+    The status is 0 on success, 2 for a bad argument (one line on stderr, nothing written) and 130
+    (the shell's status for Ctrl-C) if interrupted: one line ``bnpg: interrupted`` on stderr, nothing
+    written.
+
+    Examples
+    --------
+    >>> main(["check", "no-such-game.npz"])
+    2
+    """
     try:
-        return COMMANDS[args.command].run(args)
-    except Refused as exc:
-        print(f"bnpg {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        try:
+            return COMMANDS[args.command].run(args)
+        except Refused as exc:
+            print(f"bnpg {args.command}: error: {exc}", file=sys.stderr)
+            return 2
+    except KeyboardInterrupt as exc:
+        detail = f"; {exc}" if str(exc) else ""
+        print(f"bnpg: interrupted{detail}", file=sys.stderr)
+        return INTERRUPTED

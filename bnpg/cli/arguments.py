@@ -28,8 +28,9 @@ __all__ = [
     "sweep_arguments",
 ]
 
-#: The named DAGs of ``bnpg check --dag``.
-DAG_CHOICES = ("product", "chain", "full")
+#: The named DAGs of ``bnpg check --dag``, each the constructor of :class:`bnpg.DAG` of that name
+#: (``product`` and ``empty`` are the same network, without edges).
+DAG_CHOICES = ("product", "empty", "chain", "full")
 
 _SWEEP_EPILOG = ("Finished instances are kept in OUT.sweep.jsonl as they arrive; rerunning the same command "
                  "after an interruption skips them, and the file is removed once OUT is written.")
@@ -144,7 +145,8 @@ def run_study(args: argparse.Namespace, study: Callable, summary: Callable[[dict
 
     ``--out`` is checked first; finished instances are kept in ``OUT.sweep.jsonl`` (removed once
     ``OUT`` is written); a ``TypeError``, ``ValueError`` or ``ImportError`` (a scheduler without
-    ``bnpg[dask]``) of the study becomes :class:`Refused`. Prints ``summary(results)``.
+    ``bnpg[dask]``) of the study becomes :class:`Refused`. An interruption (``KeyboardInterrupt``)
+    leaves ``OUT`` unwritten and the store in place, and says so. Prints ``summary(results)``.
     """
     from bnpg.experiments.results import RESULT_EXTENSIONS, save_results
     from bnpg.experiments.sweeps import SweepOptions
@@ -152,12 +154,18 @@ def run_study(args: argparse.Namespace, study: Callable, summary: Callable[[dict
     out = outputs([("--out", args.out, RESULT_EXTENSIONS)])["--out"]
     store = out + ".sweep.jsonl"
     try:
-        sweep = SweepOptions(jobs=args.jobs, scheduler=args.scheduler, store=store,
-                             progress=not args.no_progress)
-        results = study(sweep)
-    except (TypeError, ValueError, ImportError) as exc:
-        raise Refused(str(exc)) from None
-    save_results(out, results)
+        try:
+            sweep = SweepOptions(jobs=args.jobs, scheduler=args.scheduler, store=store,
+                                 progress=not args.no_progress)
+            results = study(sweep)
+        except (TypeError, ValueError, ImportError) as exc:
+            raise Refused(str(exc)) from None
+        save_results(out, results)
+    except KeyboardInterrupt:
+        if os.path.exists(store):
+            raise KeyboardInterrupt(f"the finished instances are kept in {store}; the same command "
+                                    "resumes from them") from None
+        raise
     if os.path.exists(store):
         os.remove(store)
     print(summary(results))

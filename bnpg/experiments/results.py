@@ -13,7 +13,7 @@ interrupted or failed run never leaves a half-written file.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 import zipfile
 from collections.abc import Callable
 
@@ -91,20 +91,39 @@ def atomic_write(path, write: Callable[[str], None]) -> None:
     """Call ``write(temporary_path)``, then rename the temporary file to ``path``.
 
     The temporary file sits in the same folder (created if missing), so the rename is atomic; if
-    ``write`` raises, the temporary file is removed and ``path`` is left as it was.
+    ``write`` raises, or the run is interrupted (``KeyboardInterrupt``), the temporary file is removed
+    and ``path`` is left as it was. The file is created with the permissions of any new file of the
+    user, ``0o666`` less the umask (``0o644`` under the usual umask ``0o022``), so that it can be
+    shared as a file written by any other program.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    write : callable
+        ``write(temporary_path)`` writes the whole file at ``temporary_path``, a file that exists
+        and is empty; it may open it again (``open(temporary_path, "w")`` keeps its permissions).
+
+    Examples
+    --------
     >>> import tempfile, os
     >>> target = os.path.join(tempfile.mkdtemp(), "a.txt")
     >>> atomic_write(target, lambda tmp: open(tmp, "w").write("done"))
     >>> open(target).read()
     'done'
+    >>> umask = os.umask(0); _ = os.umask(umask)   # read the umask, leave it as it was
+    >>> os.stat(target).st_mode & 0o777 == 0o666 & ~umask
+    True
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a path, got {type(path).__name__}")
+    if not callable(write):
+        raise TypeError(f"write must be callable, got {type(write).__name__}")
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     base, ext = os.path.splitext(os.path.basename(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=f".part{ext}", dir=folder)
-    os.close(fd)
+    tmp = _new_file(folder, f".{base}.", f".part{ext}")
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -112,6 +131,23 @@ def atomic_write(path, write: Callable[[str], None]) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _new_file(folder: str, prefix: str, suffix: str) -> str:
+    """Create an empty file of a fresh name in ``folder``, mode ``0o666`` less the umask; return its path.
+
+    ``tempfile.mkstemp`` would create it ``0o600`` whatever the umask; ``os.open`` with mode ``0o666``
+    lets the system apply the umask (and a folder's default ACL) as it does for any new file.
+    """
+    for _ in range(100):
+        candidate = os.path.join(folder, f"{prefix}{secrets.token_hex(4)}{suffix}")
+        try:
+            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return candidate
+    raise FileExistsError(f"no free temporary name {prefix}...{suffix} in {folder!r}")  # pragma: no cover
 
 
 def atomic_write_text(path, text: str) -> None:

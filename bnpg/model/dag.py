@@ -4,7 +4,8 @@ A Bayesian network is a directed acyclic graph :math:`\mathcal G = (\mathcal N, 
 agents; agent ``i``'s parents are :math:`\mathcal P^i = \{ j : (j, i) \in \mathcal E \}` and agent ``i``
 chooses its action after seeing theirs. Special cases:
 
-* the empty graph (:meth:`DAG.empty`) gives the product policies of Section 2;
+* the graph without edges (:meth:`DAG.product`, also called :meth:`DAG.empty`) gives the product
+  policies of Section 2;
 * a chain (:meth:`DAG.chain`) lets each agent see its predecessor;
 * the complete DAG (:meth:`DAG.full`) has :math:`N(N-1)/2` edges, the *fully-correlated* networks of
   Definition 3, which can represent every joint policy.
@@ -109,15 +110,31 @@ class DAG:
         return cls(parents)
 
     @classmethod
-    def empty(cls, n_agents: int) -> DAG:
-        """No edges: the product policies of Section 2.
+    def product(cls, n_agents: int) -> DAG:
+        """No edges: the product policies of Section 2, each agent alone (``--dag product``).
 
+        The same network as :meth:`empty`; ``product`` is its name on the command line too.
+
+        Examples
+        --------
+        >>> import bnpg
+        >>> bnpg.DAG.product(3).n_edges, bnpg.DAG.product(3) == bnpg.DAG.empty(3)
+        (0, True)
+        """
+        n = integer("n_agents", n_agents, minimum=1)
+        return cls([[] for _ in range(n)])
+
+    @classmethod
+    def empty(cls, n_agents: int) -> DAG:
+        """No edges: another name of :meth:`product` (``--dag empty`` on the command line).
+
+        Examples
+        --------
         >>> import bnpg
         >>> bnpg.DAG.empty(3).n_edges
         0
         """
-        n = integer("n_agents", n_agents, minimum=1)
-        return cls([[] for _ in range(n)])
+        return cls.product(n_agents)
 
     @classmethod
     def chain(cls, n_agents: int) -> DAG:

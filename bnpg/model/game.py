@@ -192,7 +192,12 @@ class MarkovGame:
 
     # -- files -----------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
-        """Write the game to an ``.npz`` file (no pickle).
+        """Write the game to an ``.npz`` file (no pickle) that :meth:`load` reads back.
+
+        The archive holds the arrays ``P``, ``r``, ``mu`` and ``gamma`` (a 0-d array), as
+        ``np.savez(path, P=P, r=r, mu=mu, gamma=gamma)`` would write them, plus a marker naming the
+        file a bnpg game. The file gets the permissions of any new file of the user (``0o666`` less
+        the umask).
 
         Examples
         --------
@@ -214,36 +219,141 @@ class MarkovGame:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> MarkovGame:
-        """Read a game written by :meth:`save`, validating it exactly as the constructor does.
+        """Read a game from an ``.npz`` archive of the arrays ``P``, ``r``, ``mu`` and ``gamma``.
+
+        Either way of writing a game is read: :meth:`save`, or numpy alone,
+        ``np.savez(path, P=P, r=r, mu=mu, gamma=gamma)``. The arrays are validated exactly as the
+        constructor validates them; ``gamma`` must be a scalar. Other arrays in the archive are
+        ignored, except that a file marked as another kind of bnpg file (an instance file of
+        :func:`bnpg.experiments.results.save_instance`) is refused. Nothing is unpickled.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The ``.npz`` file.
+
+        Returns
+        -------
+        MarkovGame
 
         Raises
         ------
+        TypeError
+            If ``path`` is not a path, or an array of the file is not of real numbers.
+        FileNotFoundError
+            If there is no file at ``path``.
         ValueError
-            If the file is not a readable ``.npz`` archive of a bnpg game.
+            If the file is not such an archive (the message says what the file is instead: a folder,
+            a text file, a single ``.npy`` array, a pickle, a damaged archive, an archive without
+            some of the four arrays, an array of Python objects that would need pickle), or if its
+            arrays do not make a game (the message names the array and the rule, as the
+            constructor's do).
+
+        Examples
+        --------
+        >>> import tempfile, os, numpy as np, bnpg
+        >>> path = os.path.join(tempfile.mkdtemp(), "plain.npz")
+        >>> np.savez(path, P=np.ones((1, 2, 1)), r=[[0.0, 1.0]], mu=[1.0], gamma=0.5)
+        >>> bnpg.MarkovGame.load(path)
+        MarkovGame(n_states=1, action_sizes=(2,), gamma=0.5)
+        >>> np.savez(path, P=np.ones((1, 2, 1)), reward=[[0.0, 1.0]], mu=[1.0], gamma=0.5)
+        >>> try:
+        ...     bnpg.MarkovGame.load(path)
+        ... except ValueError as exc:
+        ...     print(str(exc).split(";")[0].replace(path, "plain.npz"))
+        path 'plain.npz' is an .npz archive of ['P', 'gamma', 'mu', 'reward'] without the arrays ['r']
         """
+        if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a file path (str or os.PathLike), got {type(path).__name__}")
+        path = os.fspath(path)
+        name = f"path {path!r}"
+        if os.path.isdir(path):
+            raise ValueError(f"{name} is a folder; expected {_EXPECTED}")
+        with open(path, "rb") as fh:  # FileNotFoundError and PermissionError as they are
+            head = fh.read(512)
+        kind = _file_kind(head)
+        if kind is not None:
+            raise ValueError(f"{name} is {kind}, not an .npz archive; expected {_EXPECTED}")
         try:
             data = np.load(path, allow_pickle=False)
-        except FileNotFoundError:
-            raise
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-            raise ValueError(f"path {os.fspath(path)!r} is not a readable .npz file: {exc}") from None
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise ValueError(f"path {os.fspath(path)!r} holds a single array, not a bnpg game (.npz) file")
-        try:
-            with data:
-                arrays = {key: data[key] for key in data.files}
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-            raise ValueError(f"path {os.fspath(path)!r} is not a readable .npz file: {exc}") from None
-        fmt = arrays.get("format")
-        if fmt is None or fmt.shape != () or str(fmt) != _FORMAT:
-            raise ValueError(
-                f"path {os.fspath(path)!r} is not a bnpg game file (format marker {fmt!r}, "
-                f"expected {_FORMAT!r})"
-            )
-        missing = [k for k in ("P", "r", "mu", "gamma") if k not in arrays]
-        if missing:
-            raise ValueError(f"path {os.fspath(path)!r} lacks the arrays {missing}")
+            raise ValueError(f"{name} is a damaged or truncated .npz archive ({exc}); "
+                             f"expected {_EXPECTED}") from None
+        if not isinstance(data, np.lib.npyio.NpzFile):  # pragma: no cover - the head was a zip's
+            raise ValueError(f"{name} is not an .npz archive; expected {_EXPECTED}")
+        with data:
+            members = sorted(data.files)
+            if "format" in members:
+                marker = _member(data, "format", name)
+                if marker.shape == () and marker.dtype.kind == "U" and str(marker).startswith("bnpg.") \
+                        and str(marker) != _FORMAT:
+                    raise ValueError(f"{name} is a {str(marker)!r} file of bnpg, not a game; "
+                                     f"expected {_EXPECTED}")
+            missing = [k for k in _KEYS if k not in members]
+            if missing:
+                raise ValueError(f"{name} is an .npz archive of {members} without the arrays {missing}; "
+                                 f"expected {_EXPECTED}")
+            arrays = {key: _member(data, key, name) for key in _KEYS}
         gamma = arrays["gamma"]
         if gamma.shape != ():
-            raise ValueError(f"path {os.fspath(path)!r}: gamma must be a scalar, got shape {gamma.shape}")
-        return cls(arrays["P"], arrays["r"], arrays["mu"], gamma.item())
+            raise ValueError(f"{name}: gamma must be a scalar (a 0-d array, as np.savez writes gamma=0.9), "
+                             f"got shape {gamma.shape}")
+        try:
+            return cls(arrays["P"], arrays["r"], arrays["mu"], gamma.item())
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{name}: {exc}") from None
+
+
+#: What :meth:`MarkovGame.load` reads, in the words of its error messages.
+_EXPECTED = ("an .npz archive of the arrays P, r, mu and gamma, as np.savez(path, P=P, r=r, mu=mu, "
+             "gamma=gamma) or MarkovGame.save writes it")
+_KEYS = ("P", "r", "mu", "gamma")
+
+
+def _file_kind(head: bytes) -> str | None:
+    r"""What a file that begins with ``head`` is, or ``None`` for a zip archive (an ``.npz`` file).
+
+    >>> _file_kind(b"PK\x03\x04rest") is None
+    True
+    >>> _file_kind(b"P,r,mu\n0.5,1")
+    "a text file (it begins 'P,r,mu')"
+    >>> _file_kind(b"\x80\x04\x95...")
+    'a pickle, refused because reading it would need pickle'
+    """
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return None
+    if not head:
+        return "an empty file"
+    if head.startswith(b"\x93NUMPY"):
+        return "a single numpy array (.npy)"
+    if head[:1] == b"\x80" and len(head) > 1 and 2 <= head[1] <= 5:
+        return "a pickle, refused because reading it would need pickle"
+    if head.startswith(b"\x1f\x8b"):
+        return "a gzip file"
+    if b"\x00" not in head:
+        for cut in range(4):  # the 512 bytes may end inside a character
+            try:
+                text = head[: len(head) - cut].decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            first = text.strip().splitlines()[0][:40] if text.strip() else ""
+            return f"a text file (it begins {first!r})"
+    return f"a binary file of another kind (it begins {head[:8]!r})"
+
+
+def _member(data, key: str, name: str) -> np.ndarray:
+    """The array ``key`` of the open archive ``data``, or a ``ValueError`` saying why it cannot be read."""
+    try:
+        value = data[key]
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise ValueError(f"{name}: array {key!r} holds Python objects (dtype=object), refused because "
+                             "reading it would need pickle; write arrays of numbers") from None
+        raise ValueError(f"{name}: array {key!r} is damaged ({exc})") from None
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{name} is a damaged or truncated .npz archive ({exc}); "
+                         f"expected {_EXPECTED}") from None
+    if not isinstance(value, np.ndarray):
+        raise ValueError(f"{name}: member {key!r} of the archive is not a numpy array (.npy); "
+                         f"expected {_EXPECTED}")
+    return value

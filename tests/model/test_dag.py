@@ -114,6 +114,23 @@ def test_presets(n):
     assert chain.topological_order == tuple(range(n))
 
 
+@pytest.mark.parametrize("n", [1, 2, 4])
+def test_product_is_the_network_without_edges_and_empty_its_other_name(n):
+    product = bnpg.DAG.product(n)
+    assert product == bnpg.DAG([[] for _ in range(n)]) == bnpg.DAG.from_edges(n, [])
+    assert product == bnpg.DAG.empty(n) and hash(product) == hash(bnpg.DAG.empty(n))
+    assert product.edges == () and product.n_agents == n
+    # a policy on it is a product policy: the joint distribution factorises
+    game = bnpg.MarkovGame(np.ones((1,) + (2,) * n + (1,)), np.zeros((1,) + (2,) * n), [1.0], 0.5)
+    policy = bnpg.BNPolicy.random(game, product, seed=0)
+    joint = policy.joint()[0]
+    marginals = [policy.marginal([i])[0] for i in range(n)]
+    outer = marginals[0]
+    for m in marginals[1:]:
+        outer = np.multiply.outer(outer, m)
+    np.testing.assert_allclose(joint, outer, rtol=1e-12, atol=0)
+
+
 def test_fully_correlated_in_any_numbering():
     # Definition 3 is about the number of edges, not about the agents' numbering.
     for n in range(1, 6):
@@ -244,7 +261,7 @@ def test_edge_and_preset_argument_errors():
         bnpg.DAG.from_edges(3, [(0, 1), (0, 1, 2)])
     with pytest.raises(TypeError, match=re.escape("edges[0] must be a (parent, child) pair")):
         bnpg.DAG.from_edges(3, [5])
-    for ctor in (bnpg.DAG.empty, bnpg.DAG.chain, bnpg.DAG.full):
+    for ctor in (bnpg.DAG.product, bnpg.DAG.empty, bnpg.DAG.chain, bnpg.DAG.full):
         with pytest.raises(ValueError, match="n_agents must be >= 1, got 0"):
             ctor(0)
         with pytest.raises(TypeError, match="n_agents must be an integer"):

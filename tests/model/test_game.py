@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from fractions import Fraction
 
 import numpy as np
@@ -276,6 +278,17 @@ def test_save_load_round_trip(tmp_path, arrays):
     assert bnpg.MarkovGame.load(str(tmp_path / "again.npz")) == game
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_a_saved_game_has_the_mode_the_umask_gives(tmp_path, umask):
+    game = bnpg.MarkovGame(np.ones((1, 2, 1)), [[0.0, 1.0]], [1.0], 0.5)
+    previous = os.umask(umask)
+    try:
+        game.save(tmp_path / "game.npz")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(os.stat(tmp_path / "game.npz").st_mode) == 0o666 & ~umask
+
+
 def _write_game_file(path, **overrides):
     P = np.ones((1, 2, 1))
     fields = dict(format=np.array("bnpg.MarkovGame/1"), P=P, r=np.zeros((1, 2)), mu=np.ones(1),
@@ -304,25 +317,86 @@ def test_load_validates_like_the_constructor(tmp_path):
 def test_load_missing_key(tmp_path, missing):
     path = tmp_path / "g.npz"
     _write_game_file(path, **{missing: None})
-    with pytest.raises(ValueError, match=rf"lacks the arrays \['{missing}'\]"):
+    with pytest.raises(ValueError, match=rf"without the arrays \['{missing}'\]"):
         bnpg.MarkovGame.load(path)
 
 
-def test_load_foreign_npz(tmp_path):
+def test_load_foreign_npz_names_the_missing_arrays(tmp_path):
     path = tmp_path / "foreign.npz"
     np.savez(path, x=np.arange(3), y=np.ones(2))
-    with pytest.raises(ValueError, match="not a bnpg game file"):
+    with pytest.raises(ValueError) as info:
         bnpg.MarkovGame.load(path)
-    _write_game_file(path, format=np.array("something/else"))
-    with pytest.raises(ValueError, match="not a bnpg game file"):
+    message = str(info.value)
+    assert "foreign.npz" in message and "['x', 'y']" in message
+    assert "without the arrays ['P', 'r', 'mu', 'gamma']" in message
+    assert "np.savez(path, P=P, r=r, mu=mu, gamma=gamma)" in message  # what was expected
+
+
+def test_load_refuses_another_kind_of_bnpg_file(tmp_path):
+    path = tmp_path / "point.npz"
+    _write_game_file(path, format=np.array("bnpg.instance/1"))
+    with pytest.raises(ValueError, match=re.escape("is a 'bnpg.instance/1' file of bnpg, not a game")):
         bnpg.MarkovGame.load(path)
 
 
 def test_load_pickled_array_is_refused(tmp_path):
     path = tmp_path / "pickled.npz"
     _write_game_file(path, r=np.array([[0.0, object()]], dtype=object))
-    with pytest.raises(ValueError, match="not a readable .npz file"):
+    with pytest.raises(ValueError) as info:
         bnpg.MarkovGame.load(path)
+    message = str(info.value)
+    assert "pickled.npz" in message and "array 'r'" in message
+    assert "refused because reading it would need pickle" in message and "allow_pickle" not in message
+
+
+@pytest.mark.parametrize(
+    "content, kind",
+    [
+        (b"this is not an archive at all", "a text file (it begins 'this is not an archive at all')"),
+        (b"P,r,mu,gamma\n0.5,1,1,0.9\n", "a text file (it begins 'P,r,mu,gamma')"),
+        (b"", "an empty file"),
+        (b"\x00\x01\x02binary", "a binary file of another kind"),
+    ],
+)
+def test_load_a_file_that_is_not_an_archive_says_what_it_is(tmp_path, content, kind):
+    path = tmp_path / "renamed.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError) as info:
+        bnpg.MarkovGame.load(path)
+    message = str(info.value)
+    assert message.startswith(f"path {str(path)!r} is {kind}")
+    assert "not an .npz archive; expected an .npz archive of the arrays P, r, mu and gamma" in message
+    assert "allow_pickle" not in message
+
+
+def test_load_a_pickle_renamed_npz_is_refused_without_unpickling(tmp_path):
+    import pickle
+
+    path = tmp_path / "game.npz"
+    path.write_bytes(pickle.dumps({"P": np.ones((1, 2, 1))}))
+    with pytest.raises(ValueError) as info:
+        bnpg.MarkovGame.load(path)
+    assert "is a pickle, refused because reading it would need pickle" in str(info.value)
+    assert "allow_pickle" not in str(info.value)
+
+
+def test_load_a_zip_of_other_files(tmp_path):
+    import zipfile
+
+    path = tmp_path / "game.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        for key in ("P", "r", "mu", "gamma"):
+            archive.writestr(key, "1")  # members named like the arrays, but not .npy files
+    with pytest.raises(ValueError, match="member 'P' of the archive is not a numpy array"):
+        bnpg.MarkovGame.load(path)
+
+
+def test_load_a_folder_or_a_non_path(tmp_path):
+    with pytest.raises(ValueError, match="is a folder; expected an .npz archive"):
+        bnpg.MarkovGame.load(tmp_path)
+    for bad in (3, None, b"game.npz", ["game.npz"]):
+        with pytest.raises(TypeError, match="path must be a file path"):
+            bnpg.MarkovGame.load(bad)
 
 
 def test_load_garbage_file(tmp_path):
@@ -342,15 +416,77 @@ def test_load_truncated_npz(tmp_path):
     bnpg.MarkovGame(np.ones((1, 2, 1)), [[0.0, 1.0]], [1.0], 0.5).save(path)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ValueError, match="not a readable .npz file"):
+    with pytest.raises(ValueError, match="is a damaged or truncated .npz archive"):
         bnpg.MarkovGame.load(path)
 
 
 def test_load_npy_instead_of_npz(tmp_path):
     path = tmp_path / "array.npy"
     np.save(path, np.ones(3))
-    with pytest.raises(ValueError, match="array.npy"):
+    with pytest.raises(ValueError, match=re.escape("array.npy' is a single numpy array (.npy), not an .npz")):
         bnpg.MarkovGame.load(path)
+
+
+# --------------------------------------------------------------------------------------------
+# A game written with numpy alone
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_game_written_by_np_savez_alone_is_read(tmp_path):
+    rng = np.random.default_rng(11)
+    P = rng.dirichlet(np.ones(3), size=(3, 2, 4))
+    r = rng.uniform(-1.0, 2.0, size=(3, 2, 4))
+    mu = np.array([0.25, 0.25, 0.5])
+    path = tmp_path / "plain.npz"
+    np.savez(path, P=P, r=r, mu=mu, gamma=0.8)  # no marker, gamma a plain float
+    with np.load(path) as data:
+        assert sorted(data.files) == ["P", "gamma", "mu", "r"]
+    game = bnpg.MarkovGame.load(path)
+    np.testing.assert_array_equal(game.P, P)
+    np.testing.assert_array_equal(game.r, r)
+    np.testing.assert_array_equal(game.mu, mu)
+    assert game.gamma == 0.8 and game.action_sizes == (2, 4) and game.n_states == 3
+    # The same game through save: the two files read to equal games.
+    game.save(tmp_path / "saved.npz")
+    assert bnpg.MarkovGame.load(tmp_path / "saved.npz") == game
+    # Python lists, integer arrays and further arrays are read too (the further arrays ignored).
+    np.savez(path, P=[[[1, 0], [0, 1]], [[0, 1], [1, 0]]], r=[[1, 0], [0, 1]], mu=[1, 0], gamma=0,
+             notes=np.array("my coordination game"))
+    small = bnpg.MarkovGame.load(path)
+    assert small.P.dtype == np.float64 and small.gamma == 0.0 and small.r.tolist() == [[1, 0], [0, 1]]
+    assert not small.P.flags.writeable
+
+
+def _bad_arrays():
+    P = np.full((2, 2, 2), 0.5)
+    r, mu = np.zeros((2, 2)), np.array([0.5, 0.5])
+    bad_row = P.copy()
+    bad_row[1, 0, 1] = 0.4
+    negative = P.copy()
+    negative[0, 1] = [1.5, -0.5]
+    return [
+        ("row sum", dict(P=bad_row, r=r, mu=mu, gamma=0.5)),
+        ("negative", dict(P=negative, r=r, mu=mu, gamma=0.5)),
+        ("r shape", dict(P=P, r=np.zeros((2, 3)), mu=mu, gamma=0.5)),
+        ("mu sum", dict(P=P, r=r, mu=np.array([0.5, 0.4]), gamma=0.5)),
+        ("mu shape", dict(P=P, r=r, mu=np.ones(1), gamma=0.5)),
+        ("gamma one", dict(P=P, r=r, mu=mu, gamma=1.0)),
+        ("nan reward", dict(P=P, r=np.array([[np.nan, 0.0], [0.0, 0.0]]), mu=mu, gamma=0.5)),
+        ("P one axis", dict(P=np.ones(2) / 2, r=r, mu=mu, gamma=0.5)),
+        ("string gamma", dict(P=P, r=r, mu=mu, gamma="0.5")),
+        ("boolean r", dict(P=P, r=np.zeros((2, 2), dtype=bool), mu=mu, gamma=0.5)),
+    ]
+
+
+@pytest.mark.parametrize("fields", [f for _, f in _bad_arrays()], ids=[i for i, _ in _bad_arrays()])
+def test_a_plain_np_savez_game_is_validated_exactly_like_the_constructor(tmp_path, fields):
+    with pytest.raises((TypeError, ValueError)) as direct:
+        bnpg.MarkovGame(**fields)
+    path = tmp_path / "plain.npz"
+    np.savez(path, **fields)
+    with pytest.raises(direct.type) as loaded:
+        bnpg.MarkovGame.load(path)
+    assert str(loaded.value) == f"path {str(path)!r}: {direct.value}"
 
 
 def test_a_game_that_would_not_fit_in_memory_is_refused_before_any_copy(monkeypatch):
