@@ -6,6 +6,7 @@ order of :data:`STATEMENTS` and returns a :class:`~bnpg.paper.verdict.Report`.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 
 from bnpg._progress import check_progress
@@ -38,14 +39,16 @@ STATEMENTS = ("assumption-1", "assumption-2", "lemma-1", "lemma-2", "lemma-3", "
               "theorem-1", "theorem-2")
 
 
-def check(game: MarkovGame, dag: DAG | None = None, *, lam: float | None = None, eps: float | None = None,
-          max_steps: int = 2_000_000, method: str = "armijo", seed=0,
+def check(game: MarkovGame | str | os.PathLike, dag: DAG | None = None, *, lam: float | None = None,
+          eps: float | None = None, max_steps: int = 2_000_000, method: str = "armijo", seed=0,
           progress: Callable | None = None) -> Report:
     r"""Check every statement of the paper on ``game``.
 
     Parameters
     ----------
-    game : MarkovGame
+    game : MarkovGame, str or os.PathLike
+        The game, or the path of an ``.npz`` file of its arrays ``P``, ``r``, ``mu`` and ``gamma``
+        (read by :meth:`bnpg.MarkovGame.load`: written by ``np.savez`` or :meth:`bnpg.MarkovGame.save`).
     dag : DAG, optional
         The network of Lemmas 1, 2, 4 and Theorem 1 (default :meth:`bnpg.DAG.full`); Lemma 3 and
         Theorem 2 always use the fully-correlated :meth:`bnpg.DAG.full`.
@@ -69,6 +72,15 @@ def check(game: MarkovGame, dag: DAG | None = None, *, lam: float | None = None,
     -------
     Report
 
+    Raises
+    ------
+    TypeError
+        If ``game`` is neither a :class:`~bnpg.MarkovGame` nor a path, or another argument has the
+        wrong type.
+    ValueError
+        If the file at ``game`` is not a game (see :meth:`bnpg.MarkovGame.load`), or another argument
+        is out of range.
+
     Examples
     --------
     >>> import bnpg
@@ -76,9 +88,15 @@ def check(game: MarkovGame, dag: DAG | None = None, *, lam: float | None = None,
     >>> len(report), report["lemma-1"].status
     (8, 'fails as printed')
     """
+    max_steps = integer("max_steps", max_steps, minimum=1)
+    progress = check_progress("progress", progress)
+    if isinstance(game, (str, os.PathLike)):
+        game = MarkovGame.load(game)
+    elif not isinstance(game, MarkovGame):
+        raise TypeError(f"game must be a MarkovGame or the path of an .npz game file (str or os.PathLike), "
+                        f"got {type(game).__name__}")
     dag = DAG.full(game.n_agents) if dag is None else dag
     check_game_and_dag(game, dag)
-    max_steps = integer("max_steps", max_steps, minimum=1)
     M = mismatch_coefficient(game)
     spread = value_range_bound(game)
     eps = (0.1 * spread if spread > 0 else 0.1) if eps is None else positive("eps", eps)
@@ -98,7 +116,6 @@ def check(game: MarkovGame, dag: DAG | None = None, *, lam: float | None = None,
         "theorem-1": lambda: theorem1(game, dag, eps, max_steps=max_steps, M=M),
         "theorem-2": lambda: theorem2(game, eps, dag=full, max_steps=max_steps, M=M),
     }
-    progress = check_progress("progress", progress)
     verdicts = []
     for k, sid in enumerate(STATEMENTS):
         if progress is not None:
@@ -111,10 +128,10 @@ def check(game: MarkovGame, dag: DAG | None = None, *, lam: float | None = None,
         "M": M, "beta_lambda": smoothness_bound(game, dag, lam), "gradient_threshold": tau,
         "sharp_threshold_lemma2": sharpened.sharp_threshold(game, dag, lam, lemma=2),
         "sharp_threshold_lemma3": sharpened.sharp_threshold(game, full, lam, lemma=3),
-        "lemma2_bound": lemma2_bound(lam, M) if finite else None,
-        "lemma2_bound_corrected": sharpened.sharp_bound(game, dag, lam, M, lemma=2, grad_norm=tau) if finite else None,
+        "lemma2_bound_printed": lemma2_bound(lam, M) if finite else None,
+        "lemma2_bound_sharpened": sharpened.sharp_bound(game, dag, lam, M, lemma=2, grad_norm=tau) if finite else None,
         "lemma3_bound_printed": lemma3_bound(game, lam, M) if finite else None,
-        "lemma3_bound_corrected": sharpened.sharp_bound(game, full, lam, M, lemma=3, grad_norm=tau)
+        "lemma3_bound_sharpened": sharpened.sharp_bound(game, full, lam, M, lemma=3, grad_norm=tau)
         if finite and sharpened.paper_threshold_within(game) else None,
         "lambda_theorem1": lambda_choice(game, eps, M, theorem=1) if finite else None,
         "lambda_theorem2": lambda_choice(game, eps, M, theorem=2) if finite else None,

@@ -8,8 +8,12 @@ r"""The paper's four lemmas, each a function that checks it on a game and return
 
 Lemmas 2 and 3 are statements about *points*; the functions reach a point that meets the
 statement's own threshold with :func:`bnpg.ascend` (the ``method`` is recorded), and report
-``hypothesis_met=False`` when the run ends without one. Their ``bound_corrected`` is the sharpened
-form (:mod:`bnpg.theory.sharpened`, at most :math:`\lambda M`) for the hypothesis the paper states.
+``hypothesis_met=False`` (status ``"undecided"``, the reason in ``details["undecided"]``) when the run
+ends without one or when :math:`M` is infinite. Their three bounds, all at the paper's threshold and
+the given :math:`\lambda`: ``bound_printed`` as stated; ``bound_corrected``, what the paper's proof
+gives with the errata fixed (Lemma 2: :math:`2\lambda M` stands, errata E2-E4; Lemma 3: the printed
+constant where the printed threshold is within the sharpened one, none beyond, errata E16);
+``bound_sharpened``, this book's form (:mod:`bnpg.theory.sharpened`, at most :math:`\lambda M`).
 The constants come from :mod:`bnpg.theory.constants`; comparisons allow
 :data:`~bnpg.paper.shared.TOLERANCE` times the game's value scale for rounding.
 """
@@ -34,6 +38,7 @@ from bnpg.model.policy import BNPolicy, check_game_and_dag, check_policy
 from bnpg.paper.shared import (
     TOLERANCE,
     dag_lists,
+    degenerate_game,
     mismatch,
     number,
     relative,
@@ -91,15 +96,37 @@ def lemma1(game: MarkovGame, policy: BNPolicy, lam: float = 0.0, *, reference: s
 
     printed, corrected = error(None), error(1.0)
     tol = LEMMA1_TOLERANCE
+    details = {"corrected_error": corrected, "gradient_size": size, "printed_value_factor": 1 / (1 - game.gamma)}
+    degenerate = degenerate_game(game)
+    if game.gamma == 0:
+        degenerate.append("gamma = 0: the printed factor 1/(1-gamma) is 1, the printed formula is the corrected one")
+    if degenerate:
+        details["degenerate"] = "; ".join(degenerate)
     return Verdict(
         statement="lemma-1", title="the gradient of L_lambda", hypothesis_met=None, measured=printed,
         bound_printed=tol, bound_corrected=tol, holds_as_printed=printed <= tol, holds_corrected=corrected <= tol,
         parameters={"lam": lam, "reference": reference, "dag": dag_lists(policy.dag)},
-        details={"corrected_error": corrected, "gradient_size": size, "printed_value_factor": 1 / (1 - game.gamma)},
+        details=details,
         summary=f"printed formula off by {relative(printed)} (relative), corrected formula (no 1/(1-gamma)) by "
         f"{relative(corrected)}, against the {reference} gradient",
         point=policy,
     )
+
+
+def _edge_details(details, game, run, finite) -> None:
+    """Add ``"undecided"`` (why the hypothesis is not met) and ``"degenerate"`` to a lemma's ``details``."""
+    reasons = []
+    if not finite:
+        reasons.append("Assumption 1 fails (M is infinite): the lemma assumes it")
+    if not run.met:
+        reasons.append(f"no point met the gradient threshold in {run.n_steps:,} ascent steps")
+    if reasons:
+        details["undecided"] = "; ".join(reasons)
+    degenerate = degenerate_game(game)
+    if run.met and run.n_steps == 0:
+        degenerate.append("the start meets the threshold")
+    if degenerate:
+        details["degenerate"] = "; ".join(degenerate)
 
 
 def _stationary(game, start, lam, method, max_steps):
@@ -124,8 +151,9 @@ def lemma2(game: MarkovGame, start, lam: float, *, method: str = "armijo", max_s
     M : float, optional
         The mismatch coefficient; ``None`` computes it exactly.
 
-    The corrected bound is the sharpened Lemma 2 at the paper's threshold (:func:`bnpg.theory.sharpened.sharp_bound`,
-    at most :math:`\lambda M`). ``details["agent_gaps"]`` holds each agent's gain from its best response, with gains within
+    ``bound_printed`` and ``bound_corrected`` are :math:`2\lambda M` (the errata E2-E4 leave the
+    constant as it is); ``bound_sharpened`` is the sharpened Lemma 2 at the paper's threshold
+    (:func:`bnpg.theory.sharpened.sharp_bound`, at most :math:`\lambda M`). ``details["agent_gaps"]`` holds each agent's gain from its best response, with gains within
     :data:`TOLERANCE` times the value scale of zero reported as 0.
 
     Examples
@@ -149,14 +177,17 @@ def lemma2(game: MarkovGame, start, lam: float, *, method: str = "armijo", max_s
     sharp = sharpened.sharp_bound(game, policy.dag, lam, M, lemma=2, grad_norm=run.threshold) if finite else None
     details.update({"M": M, "agent_gaps": gaps, "value": evaluate(game, run.policy).value,
                     "sharp_threshold": sharpened.sharp_threshold(game, policy.dag, lam, lemma=2)})
-    what = (f"Nash gap {gap:.4g} vs 2 lambda M = {bound:.4g}, sharpened {sharp:.4g}" if finite else "M is infinite")
+    _edge_details(details, game, run, finite)
+    what = (f"Nash gap {gap:.4g} vs 2 lambda M = {bound:.4g} (printed and corrected), sharpened {sharp:.4g}"
+            if finite else "M is infinite (Assumption 1 fails), the lemma says nothing")
     where = (f"at a point with |grad L| = {details['grad_norm']:.3g} <= {run.threshold:.3g}" if run.met else
              f"no point met the threshold ({details['grad_norm']:.3g} > {run.threshold:.3g})")
     return Verdict(
         statement="lemma-2", title="approximate stationary points are near-Nash", hypothesis_met=met,
-        measured=gap, bound_printed=bound, bound_corrected=sharp,
+        measured=gap, bound_printed=bound, bound_corrected=bound, bound_sharpened=sharp,
         holds_as_printed=within(gap, bound, game) if met else None,
-        holds_corrected=within(gap, sharp, game) if met else None,
+        holds_corrected=within(gap, bound, game) if met else None,
+        holds_sharpened=within(gap, sharp, game) if met else None,
         parameters={"lam": lam, "method": method, "max_steps": max_steps, "dag": dag_lists(policy.dag)},
         details=details, summary=f"{where} ({method}, {run.n_steps} steps): {what}", point=run.policy,
         trajectory=run,
@@ -167,10 +198,12 @@ def lemma3(game: MarkovGame, lam: float, *, start=None, method: str = "armijo", 
            M: float | None = None) -> Verdict:
     r"""Lemma 3: on a fully-correlated DAG, where the gradient meets the threshold, the optimality gap is at most :math:`2^{N+1}N\lambda M`.
 
-    The corrected bound is the sharpened Lemma 3 at the paper's threshold :math:`\tau`,
+    Where the paper's threshold :math:`\tau` is within the sharpened one
+    (:func:`bnpg.theory.sharpened.paper_threshold_within`), ``bound_corrected`` is the printed
+    :math:`2^{N+1}N\lambda M` (the repaired proof, errata E10-E11, keeps the statement) and
+    ``bound_sharpened`` the sharpened Lemma 3 at :math:`\tau`,
     :math:`M(\lambda(1-1/|\mathcal A|) + \sqrt{|\mathcal S|\Sigma_k}\,\tau) \le \lambda M`
-    (:func:`bnpg.theory.sharpened.sharp_bound`), when that threshold is within the sharpened one
-    (:func:`bnpg.theory.sharpened.paper_threshold_within`), and ``None`` otherwise: there no bound holds
+    (:func:`bnpg.theory.sharpened.sharp_bound`); otherwise both are ``None``: there no bound holds
     (errata E16). ``start`` is a fully-correlated DAG or a policy on one (default: the uniform policy
     on :meth:`bnpg.DAG.full`); the other arguments are those of :func:`lemma2`.
 
@@ -186,23 +219,29 @@ def lemma3(game: MarkovGame, lam: float, *, start=None, method: str = "armijo", 
     finite, ev, v_star = math.isfinite(M), evaluate(game, run.policy), optimal_solution(game).value
     met, gap = run.met and finite, v_star - ev.value
     printed = lemma3_bound(game, lam, M) if finite else None
-    corrected = (sharpened.sharp_bound(game, policy.dag, lam, M, lemma=3, grad_norm=run.threshold)
-                 if finite and sharpened.paper_threshold_within(game) else None)
+    inside = finite and sharpened.paper_threshold_within(game)
+    corrected = printed if inside else None
+    sharp = sharpened.sharp_bound(game, policy.dag, lam, M, lemma=3, grad_norm=run.threshold) if inside else None
+    with np.errstate(divide="ignore", invalid="ignore"):  # an unvisited state (M infinite) gives inf or nan
+        ratios = {"advantage_ratio": advantage_ratio(game, ev, lam),
+                  "performance_difference_bound": performance_difference_bound(game, ev, lam)}
     details.update({"M": M, "value": ev.value, "optimal_value": v_star,
                     "sharp_threshold": sharpened.sharp_threshold(game, policy.dag, lam, lemma=3),
-                    "advantage_ratio": advantage_ratio(game, ev, lam),
-                    "performance_difference_bound": performance_difference_bound(game, ev, lam),
+                    **ratios,
                     **{f"{k}_ratio": v for k, v in proof_step_ratios(run.policy).items()}})
+    _edge_details(details, game, run, finite)
     return Verdict(
         statement="lemma-3", title="with a fully-correlated DAG they are near-optimal", hypothesis_met=met,
-        measured=gap, bound_printed=printed, bound_corrected=corrected,
+        measured=gap, bound_printed=printed, bound_corrected=corrected, bound_sharpened=sharp,
         holds_as_printed=within(gap, printed, game) if met else None,
         holds_corrected=within(gap, corrected, game) if met else None,
+        holds_sharpened=within(gap, sharp, game) if met else None,
         parameters={"lam": lam, "method": method, "max_steps": max_steps, "dag": dag_lists(policy.dag)},
         details=details,
         summary=f"{'at a point meeting' if run.met else 'no point met'} the threshold ({method}, {run.n_steps} "
-        + (f"steps): optimality gap {gap:.4g} vs 2^(N+1) N lambda M = {number(printed)}, sharpened {number(corrected)}"
-           if finite else "steps): M is infinite, the lemma says nothing"),
+        + (f"steps): optimality gap {gap:.4g} vs 2^(N+1) N lambda M = {number(printed)}, corrected "
+           f"{number(corrected)}, sharpened {number(sharp)}"
+           if finite else "steps): M is infinite (Assumption 1 fails), the lemma says nothing"),
         point=run.policy, trajectory=run,
     )
 

@@ -13,7 +13,8 @@ from bnpg.model.game import MarkovGame
 from bnpg.model.policy import BNPolicy, check_game_and_dag, check_policy
 from bnpg.theory.constants import mismatch_of
 
-__all__ = ["TOLERANCE", "dag_lists", "mismatch", "number", "relative", "start_policy", "value_scale", "within"]
+__all__ = ["TOLERANCE", "dag_lists", "degenerate_game", "mismatch", "number", "relative", "start_policy",
+           "value_scale", "within"]
 
 #: Relative allowance, in units of the game's value scale, for rounding in exact comparisons.
 TOLERANCE = 1e-10
@@ -45,6 +46,32 @@ def within(measured: float | None, bound: float | None, game: MarkovGame) -> boo
     if bound is None or measured is None:
         return None
     return bool(measured <= bound + TOLERANCE * value_scale(game))
+
+
+def degenerate_game(game: MarkovGame) -> list[str]:
+    r"""What makes ``game`` a degenerate case of the paper's statements, in words (empty if nothing).
+
+    Named: equal rewards (every policy is optimal, every gap and every bound built on
+    :math:`r_{\max} - r_{\min}` is 0), no agent with a choice, and a single agent (its Nash gap is its
+    optimality gap). A verdict joins them, with its own cases, in ``details["degenerate"]``.
+
+    Examples
+    --------
+    >>> import numpy as np, bnpg
+    >>> flat = bnpg.MarkovGame(np.ones((1, 2, 1)), np.full((1, 2), 3.0), [1.0], 0.5)
+    >>> degenerate_game(flat)
+    ['all rewards are equal: every gap is 0', 'one agent: its Nash gap is its optimality gap']
+    >>> degenerate_game(bnpg.games.climbing_game(gamma=0.5))
+    []
+    """
+    out = []
+    if game.r_max == game.r_min:
+        out.append("all rewards are equal: every gap is 0")
+    if max(game.action_sizes) == 1:
+        out.append("no agent has a choice")
+    if game.n_agents == 1:
+        out.append("one agent: its Nash gap is its optimality gap")
+    return out
 
 
 def start_policy(game: MarkovGame, start) -> BNPolicy:

@@ -1,16 +1,29 @@
 r"""What a check of one numbered statement returns (:class:`Verdict`), and of all of them (:class:`Report`).
 
 A statement of the paper has the form *hypothesis implies measured <= bound*. A :class:`Verdict`
-records the hypothesis (met or not), the measured quantity, the bound as printed and as this book
-corrects it (see the errata), and whether the conclusion holds in either form:
+records the hypothesis (met or not), the measured quantity and up to three bounds, each under one
+name in its fields, its ``details`` keys, :meth:`Verdict.to_dict` and the reports:
 
-* ``holds_as_printed`` / ``holds_corrected`` is ``True`` or ``False`` when the hypothesis is met and
-  the comparison could be made, and ``None`` when it does not apply (the hypothesis is not met, the
-  book has no corrected form, or a run ended before it could decide);
-* :attr:`Verdict.status` condenses the two for a table: ``"holds"``; ``"fails as printed"`` (the
-  printed form fails, the corrected one holds or is not decided); ``"fails"`` (no form holds);
-  ``"corrected form fails"`` (the printed form holds, this book's correction does not); or
-  ``"undecided"`` (the hypothesis is not met, or a run ended before it could decide).
+* **printed**: the bound as the paper states it (``bound_printed``, ``holds_as_printed``);
+* **corrected**: what the paper's own argument gives once the book's errata are fixed
+  (``bound_corrected``, ``holds_corrected``); for a statement whose printed form stands it is the
+  printed bound, and ``None`` where no correction of the paper's argument gives a bound;
+* **sharpened**: this book's own bound, from :mod:`bnpg.theory.sharpened` (``bound_sharpened``,
+  ``holds_sharpened``); ``None`` for statements the book does not sharpen.
+
+A bound that depends on :math:`\lambda` is taken at the :math:`\lambda` in ``parameters["lam"]`` or
+``details["lam"]`` (for the theorems, the paper's choice: all three bounds bound the one run made).
+
+* ``holds_as_printed`` / ``holds_corrected`` / ``holds_sharpened`` is ``True`` or ``False`` when the
+  hypothesis is met and the evidence decides the comparison, and ``None`` when it does not apply
+  (the hypothesis is not met, there is no such form, or a run ended before it could decide);
+* :attr:`Verdict.status` condenses them for a table: ``"holds"``; ``"fails as printed"`` (the
+  printed form fails, a corrected or sharpened one holds or is not decided); ``"fails"`` (no form
+  holds); ``"corrected form fails"`` / ``"sharpened form fails"`` (the printed form holds, that
+  form does not); or ``"undecided"`` (the hypothesis is not met, or a run ended before it could
+  decide). A verdict is never ``"fails"`` unless the evidence contradicts the statement; a
+  verdict whose case is degenerate (a target met at the start, a bound of 0, ...) says so in
+  ``details["degenerate"]``, and an undecided one gives its reason in ``details["undecided"]``.
 
 Everything in :meth:`Verdict.to_dict` and :meth:`Report.to_dict` is JSON-ready: numbers are Python
 floats and ints, non-finite floats are the strings ``"inf"``, ``"-inf"`` and ``"nan"``.
@@ -30,7 +43,7 @@ from bnpg._json import to_jsonable
 __all__ = ["STATUSES", "Report", "Verdict", "jsonable"]
 
 #: The one-word outcomes of :attr:`Verdict.status`.
-STATUSES = ("holds", "fails as printed", "fails", "corrected form fails", "undecided")
+STATUSES = ("holds", "fails as printed", "fails", "corrected form fails", "sharpened form fails", "undecided")
 
 
 def jsonable(value):
@@ -79,10 +92,14 @@ class Verdict:
         Whether the statement's hypothesis holds where it was checked (``None``: it has none).
     measured : float or None
         The quantity the statement bounds, computed exactly (``None``: not obtained).
-    bound_printed, bound_corrected : float or None
-        The bound as printed, and in the corrected form this book establishes (``None``: no such form).
-    holds_as_printed, holds_corrected : bool or None
-        Whether ``measured`` is within the bound, for a met hypothesis (see the module docstring).
+    bound_printed : float or None
+        The bound as the paper states it.
+    bound_corrected : float or None
+        The bound the paper's own argument gives once the errata are fixed (``None``: no such bound).
+    bound_sharpened : float or None
+        This book's sharpened bound (:mod:`bnpg.theory.sharpened`; ``None``: not sharpened).
+    holds_as_printed, holds_corrected, holds_sharpened : bool or None
+        Whether ``measured`` is within each bound, for a met hypothesis (see the module docstring).
     parameters : mapping
         The arguments used (JSON-ready).
     details : mapping
@@ -97,9 +114,10 @@ class Verdict:
     Examples
     --------
     >>> v = Verdict(statement="lemma-2", title="near-Nash", hypothesis_met=True, measured=0.5,
-    ...             bound_printed=1.0, bound_corrected=0.5, holds_as_printed=True, holds_corrected=True)
-    >>> v.status
-    'holds'
+    ...             bound_printed=1.0, bound_corrected=1.0, holds_as_printed=True, holds_corrected=True,
+    ...             bound_sharpened=0.5, holds_sharpened=True)
+    >>> v.status, v.to_dict()["bound_sharpened"]
+    ('holds', 0.5)
     """
 
     statement: str
@@ -110,6 +128,8 @@ class Verdict:
     bound_corrected: float | None
     holds_as_printed: bool | None
     holds_corrected: bool | None
+    bound_sharpened: float | None = None
+    holds_sharpened: bool | None = None
     parameters: Mapping = field(default_factory=dict)
     details: Mapping = field(default_factory=dict)
     summary: str = ""
@@ -123,13 +143,16 @@ class Verdict:
     @property
     def status(self) -> str:
         """One of :data:`STATUSES` (see the module docstring)."""
-        printed, corrected = self.holds_as_printed, self.holds_corrected
-        if corrected is False:
-            return "corrected form fails" if printed is True else "fails"
+        printed, corrected, sharp = self.holds_as_printed, self.holds_corrected, self.holds_sharpened
+        if corrected is False or sharp is False:
+            if printed is not True:
+                return "fails"
+            return "corrected form fails" if corrected is False else "sharpened form fails"
         if printed is True:
             return "holds"
         if printed is False:
-            return "fails as printed" if self.bound_corrected is not None else "fails"
+            other = self.bound_corrected is not None or self.bound_sharpened is not None
+            return "fails as printed" if other else "fails"
         return "undecided"
 
     def to_dict(self) -> dict:
@@ -144,6 +167,8 @@ class Verdict:
             "bound_corrected": self.bound_corrected,
             "holds_as_printed": self.holds_as_printed,
             "holds_corrected": self.holds_corrected,
+            "bound_sharpened": self.bound_sharpened,
+            "holds_sharpened": self.holds_sharpened,
             "parameters": dict(self.parameters),
             "details": dict(self.details),
             "summary": self.summary,
@@ -158,15 +183,18 @@ class Verdict:
             ("measured", _number(self.measured)),
             ("bound as printed", _number(self.bound_printed)),
             ("bound corrected", _number(self.bound_corrected)),
+            ("bound sharpened", _number(self.bound_sharpened)),
             ("holds as printed", _number(self.holds_as_printed)),
             ("holds corrected", _number(self.holds_corrected)),
+            ("holds sharpened", _number(self.holds_sharpened)),
         ]
         out += [(k, _number(v)) for k, v in self.details.items()]
         return out
 
     def __repr__(self) -> str:
         return (f"Verdict({self.statement!r}, status={self.status!r}, measured={_number(self.measured)}, "
-                f"bound_printed={_number(self.bound_printed)}, bound_corrected={_number(self.bound_corrected)})")
+                f"bound_printed={_number(self.bound_printed)}, bound_corrected={_number(self.bound_corrected)}, "
+                f"bound_sharpened={_number(self.bound_sharpened)})")
 
     def __str__(self) -> str:
         width = max(len(k) for k, _ in self.rows())
@@ -182,7 +210,7 @@ class Verdict:
 
 
 #: Columns of :meth:`Report.table`.
-_COLUMNS = ("statement", "status", "hypothesis", "measured", "printed bound", "corrected bound")
+_COLUMNS = ("statement", "status", "hypothesis", "measured", "printed bound", "corrected bound", "sharpened bound")
 
 
 @dataclass(frozen=True)
@@ -255,7 +283,7 @@ class Report:
         """One row of strings per verdict, under the headings of :meth:`table`."""
         return [
             (v.statement, v.status, _number(v.hypothesis_met), _number(v.measured),
-             _number(v.bound_printed), _number(v.bound_corrected))
+             _number(v.bound_printed), _number(v.bound_corrected), _number(v.bound_sharpened))
             for v in self.verdicts
         ]
 

@@ -134,7 +134,8 @@ def test_lemma2_against_linear_programs_and_enumeration():
     assert v.bound_printed == pytest.approx(2 * lam * M, rel=1e-9)
     # sharpened (S2) at the paper's threshold: agent 0 (2 actions) has agent 1's 3 actions as parents
     sharpened = M * max(lam / 2 + (2 * 3 * (1 / 2)) ** 0.5 * threshold, lam * 2 / 3 + (2 * 1 * (2 / 3)) ** 0.5 * threshold)
-    assert v.bound_corrected == pytest.approx(sharpened, rel=1e-9) and v.measured <= v.bound_corrected
+    assert v.bound_corrected == v.bound_printed
+    assert v.bound_sharpened == pytest.approx(sharpened, rel=1e-9) and v.measured <= v.bound_sharpened
     assert v.status == "holds" and v.parameters["method"] == "armijo"
     assert np.array_equal(start.flat(), random_policy(4, GAME, dag).flat())  # not modified
 
@@ -157,8 +158,9 @@ def test_lemma3_against_linear_programs():
     assert v.measured == pytest.approx(optimum - value_of(GAME3, v.point), rel=1e-6, abs=1e-10)
     assert v.bound_printed == pytest.approx(2**4 * 3 * lam * M, rel=1e-9)
     # sharpened (S3) at the paper's threshold lambda / (2 |S| |A| max k): M (lambda (1 - 1/8) + sqrt(2 * 3/2) tau)
-    assert v.bound_corrected == pytest.approx(M * (lam * 7 / 8 + 3**0.5 * lam / (2 * 2 * 8 * 2)), rel=1e-9)
-    assert v.bound_corrected < lam * M
+    assert v.bound_corrected == v.bound_printed
+    assert v.bound_sharpened == pytest.approx(M * (lam * 7 / 8 + 3**0.5 * lam / (2 * 2 * 8 * 2)), rel=1e-9)
+    assert v.bound_sharpened < lam * M
     assert v.status == "holds" and v.point.dag.is_fully_correlated
     assert v.details["advantage_ratio"] <= 1.0
 
@@ -201,13 +203,13 @@ def test_theorems_against_every_step_inspection(number):
         printed = 2**10 * 8 * 16 * 4 / (0.25 * 0.5**4) + 8 * 2 * 16 * 4 * (1 + 1 / 2) / (0.5 * 0.5)
     assert v.bound_printed == pytest.approx(printed, rel=1e-14)
     corrected = 2 * s.beta * 1 / (0.5 * s.threshold**2)
-    assert v.details["T_corrected"] == pytest.approx(corrected, rel=1e-14)
+    assert v.bound_corrected == v.details["T_corrected"] == pytest.approx(corrected, rel=1e-14)
     # sharpened thresholds for two binary agents on one state, full DAG: lambda / (2 sqrt 2) (agent 1
     # has two parents' actions) and lambda / 4; the run's lambda is the paper's
     tau = s.lam / (2 * 2**0.5) if number == 1 else s.lam / 4
-    assert v.bound_corrected == pytest.approx(2 * s.beta * 1 / (0.5 * tau**2), rel=1e-12)
-    assert v.bound_corrected < v.details["T_corrected"]
-    assert v.status == "holds" and v.holds_corrected is True
+    assert v.bound_sharpened == v.details["T_sharpened"] == pytest.approx(2 * s.beta * 1 / (0.5 * tau**2), rel=1e-12)
+    assert v.bound_sharpened < v.bound_corrected and v.details["lam"] == s.lam
+    assert v.status == "holds" and v.holds_corrected is True and v.holds_sharpened is True
 
 
 def test_theorem_budget_too_small_is_undecided():
