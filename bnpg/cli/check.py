@@ -135,17 +135,22 @@ def load_dag(text: str, n_agents: int):
 def run(args: argparse.Namespace) -> int:
     """Check every statement on ``args.game``, print the verdicts, write ``--json`` and ``--report``.
 
-    The output paths are checked first, then the game and the network. The files are written once
+    The output paths are checked first (for a Markdown report, also the folder ``R_files`` beside
+    ``R.md`` that takes its figures), then the game and the network. The files are written once
     every statement has been checked and the verdicts printed, all or none: an error or an
-    interruption while they are written leaves neither.
+    interruption while they are written leaves none of them (nor a figure folder it created).
     """
     from bnpg._json import dumps
     from bnpg._progress import ProgressBar
-    from bnpg.experiments.results import atomic_write_text
+    from bnpg.experiments import results
     from bnpg.paper import check
-    from bnpg.paper.report import REPORT_EXTENSIONS, render
+    from bnpg.paper.report import REPORT_EXTENSIONS, figures_folder, render_files
 
     outputs_ = outputs([("--json", args.json, (".json",)), ("--report", args.report, REPORT_EXTENSIONS)])
+    report_path = outputs_.get("--report")
+    folder = figures_folder(report_path) if report_path and report_path.lower().endswith(".md") else None
+    if folder is not None and os.path.exists(folder) and not os.path.isdir(folder):
+        raise Refused(f"--report {report_path!r}: its figures go to {folder!r}, which is a file, not a folder")
     game = load_game(args.game)
     dag = load_dag(args.dag, game.n_agents)
     bar = None if args.no_progress else ProgressBar("bnpg check", unit="statement")
@@ -162,26 +167,40 @@ def run(args: argparse.Namespace) -> int:
         payload = report.to_dict()
         payload["arguments"] = {"game": args.game, "dag": args.dag, "lam": args.lam, "eps": args.eps,
                                 "max_steps": args.max_steps, "method": args.method, "seed": args.seed}
-        files["--json"] = (dumps(payload, indent=1), "verdicts")
-    if "--report" in outputs_:
-        page = render(report, os.path.splitext(outputs_["--report"])[1][1:].lower())
-        files["--report"] = (page, "report")
+        files[outputs_["--json"]] = (dumps(payload, indent=1), "verdicts")
+    if report_path is not None:
+        pages = render_files(report, report_path, source=args.game)
+        for path, content in pages.items():
+            files[path] = (content, "report" if path == report_path else None)
     print(report.table())
     print()
     for v in report.verdicts:
         print(f"{v.statement}: {v.summary}")
+    made_folder = folder is not None and not os.path.isdir(folder)
     written = []
     try:
-        for option, (text, _) in files.items():
-            atomic_write_text(outputs_[option], text)
-            written.append(outputs_[option])
+        for path, (content, _) in files.items():
+            if isinstance(content, bytes):
+                results.atomic_write(path, lambda tmp, data=content: _write_bytes(tmp, data))
+            else:
+                results.atomic_write_text(path, content)
+            written.append(path)
     except BaseException:
         for path in written:
             os.remove(path)
+        if made_folder and os.path.isdir(folder) and not os.listdir(folder):
+            os.rmdir(folder)
         raise
-    for option, (_, what) in files.items():
-        print(f"{what} written to {outputs_[option]}")
+    for path, (_, what) in files.items():
+        if what is not None:
+            extra = f" (figures in {folder})" if what == "report" and folder is not None else ""
+            print(f"{what} written to {path}{extra}")
     return 0
+
+
+def _write_bytes(path: str, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
 
 
 #: ``bnpg check``.

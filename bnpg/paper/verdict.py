@@ -40,7 +40,7 @@ import numpy as np
 
 from bnpg._json import to_jsonable
 
-__all__ = ["STATUSES", "Report", "Verdict", "jsonable"]
+__all__ = ["STATUSES", "Report", "Verdict", "format_number", "jsonable"]
 
 #: The one-word outcomes of :attr:`Verdict.status`.
 STATUSES = ("holds", "fails as printed", "fails", "corrected form fails", "sharpened form fails", "undecided")
@@ -62,9 +62,14 @@ def _frozen(mapping: Mapping | None) -> Mapping:
     return MappingProxyType(dict(mapping or {}))
 
 
-def _number(x) -> str:
+def format_number(x) -> str:
+    """A number, array, flag or ``None`` as the tables of a report show it.
+
+    >>> format_number(None), format_number(True), format_number([1.5, 2])
+    ('-', 'True', '[1.5, 2]')
+    """
     if isinstance(x, (np.ndarray, list, tuple)):
-        return "[" + ", ".join(_number(v) for v in np.asarray(x, dtype=object).ravel()) + "]"
+        return "[" + ", ".join(format_number(v) for v in np.asarray(x, dtype=object).ravel()) + "]"
     if isinstance(x, str):
         return x
     if x is None:
@@ -179,22 +184,22 @@ class Verdict:
         out = [
             ("statement", f"{self.statement}: {self.title}"),
             ("status", self.status),
-            ("hypothesis met", _number(self.hypothesis_met)),
-            ("measured", _number(self.measured)),
-            ("bound as printed", _number(self.bound_printed)),
-            ("bound corrected", _number(self.bound_corrected)),
-            ("bound sharpened", _number(self.bound_sharpened)),
-            ("holds as printed", _number(self.holds_as_printed)),
-            ("holds corrected", _number(self.holds_corrected)),
-            ("holds sharpened", _number(self.holds_sharpened)),
+            ("hypothesis met", format_number(self.hypothesis_met)),
+            ("measured", format_number(self.measured)),
+            ("bound as printed", format_number(self.bound_printed)),
+            ("bound corrected", format_number(self.bound_corrected)),
+            ("bound sharpened", format_number(self.bound_sharpened)),
+            ("holds as printed", format_number(self.holds_as_printed)),
+            ("holds corrected", format_number(self.holds_corrected)),
+            ("holds sharpened", format_number(self.holds_sharpened)),
         ]
-        out += [(k, _number(v)) for k, v in self.details.items()]
+        out += [(k, format_number(v)) for k, v in self.details.items()]
         return out
 
     def __repr__(self) -> str:
-        return (f"Verdict({self.statement!r}, status={self.status!r}, measured={_number(self.measured)}, "
-                f"bound_printed={_number(self.bound_printed)}, bound_corrected={_number(self.bound_corrected)}, "
-                f"bound_sharpened={_number(self.bound_sharpened)})")
+        return (f"Verdict({self.statement!r}, status={self.status!r}, measured={format_number(self.measured)}, "
+                f"bound_printed={format_number(self.bound_printed)}, bound_corrected={format_number(self.bound_corrected)}, "
+                f"bound_sharpened={format_number(self.bound_sharpened)})")
 
     def __str__(self) -> str:
         width = max(len(k) for k, _ in self.rows())
@@ -282,8 +287,8 @@ class Report:
     def table_rows(self) -> list[tuple[str, ...]]:
         """One row of strings per verdict, under the headings of :meth:`table`."""
         return [
-            (v.statement, v.status, _number(v.hypothesis_met), _number(v.measured),
-             _number(v.bound_printed), _number(v.bound_corrected), _number(v.bound_sharpened))
+            (v.statement, v.status, format_number(v.hypothesis_met), format_number(v.measured),
+             format_number(v.bound_printed), format_number(v.bound_corrected), format_number(v.bound_sharpened))
             for v in self.verdicts
         ]
 

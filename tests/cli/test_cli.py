@@ -94,7 +94,9 @@ def test_check_writes_markdown_and_takes_a_dag_file(new_game, tmp_path, capsys):
                                report, "--no-progress"], capsys)
     assert code == 0 and err == ""
     text = report.read_text()
-    assert text.startswith("# bnpg check") and "| lemma-2 |" in text and "[[2], [0, 2], []]" in text
+    assert text.startswith("# The paper's statements checked on mine.npz") and "| **Lemma 2**:" in text
+    assert "[[2], [0, 2], []]" in text and "base64" not in text
+    assert sorted(p.name for p in (tmp_path / "r_files").iterdir()) == ["figure-1.png", "figure-2.png"]
     for name in ("product", "chain"):
         code, out, _ = run_main(["check", path, "--dag", name, "--max-steps", "2000", "--no-progress"], capsys)
         assert code == 0 and "theorem-2" in out
@@ -506,8 +508,9 @@ def test_outputs_have_the_mode_the_umask_gives(new_game, tmp_path, capsys, umask
     finally:
         os.umask(previous)
     assert code == 0 and code2 == 0, err + err2
-    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
-    assert modes == {"v.json": 0o666 & ~umask, "r.md": 0o666 & ~umask, "c.npz": 0o666 & ~umask}
+    modes = {p.relative_to(tmp_path).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in tmp_path.rglob("*")}
+    files = ("v.json", "r.md", "c.npz", "r_files/figure-1.png", "r_files/figure-2.png")
+    assert modes == {**dict.fromkeys(files, 0o666 & ~umask), "r_files": 0o777 & ~umask}
 
 
 def test_a_study_interrupted_while_writing_keeps_its_store_and_writes_no_result(tmp_path, capsys, monkeypatch):
