@@ -1,6 +1,6 @@
 """Performance of the exact computations, as ratios measured in one run.
 
-Usage: python benchmarks/bench.py [--quick]
+Usage: python benchmarks/bench.py [--quick] [--only check]
 
 Scenarios (full DAGs throughout):
 
@@ -20,6 +20,9 @@ Scenarios (full DAGs throughout):
 * sweeps -- a sweep's throughput (the predecessor's runs for three agents) serially, with 2 worker
   processes and on a 2-worker Dask LocalCluster, as ratios to the serial run, and how its time grows
   with its size.
+* check -- `bnpg.paper.check` with its defaults (2,000,000 steps per theorem; 200,000 with --quick)
+  on a game with 216 joint actions (S = 2, three agents with 6 actions), serially (jobs=1) and on
+  the default two worker processes, whose start-up is included; the ratio and where the time goes.
 * start -- the README's ten-line example in a new process: cold (numba's cache empty), warm (the
   cache filled) and with numba unavailable, and `bnpg check` on a small game cold and warm; ratios
   to the numpy-only run.
@@ -383,11 +386,52 @@ def sweeps() -> list[str]:
     return lines
 
 
+def check_times(max_steps: int) -> list[str]:
+    """The default check of a 216-joint-action game, serial and on the default workers."""
+    from joblib.externals.loky import get_reusable_executor
+
+    from bnpg.paper.checklist import STATEMENTS, check, default_jobs
+
+    game = random_game(2, (6, 6, 6), seed=0)
+    check(game, max_steps=100, jobs=1)                     # compiled code loaded before timing
+    spent: dict = {}
+    last: list = []
+
+    def progress(done, total, label=""):
+        now = time.perf_counter()
+        if last:
+            spent[last[1]] = now - last[0]
+        last[:] = [now, label]
+
+    start = time.perf_counter()
+    serial = check(game, max_steps=max_steps, jobs=1, progress=progress)
+    t_serial = time.perf_counter() - start
+    get_reusable_executor().shutdown(wait=True)            # the workers' start-up is timed
+    jobs = default_jobs(game)
+    start = time.perf_counter()
+    parallel = check(game, max_steps=max_steps)
+    t_parallel = time.perf_counter() - start
+    same = parallel.to_dict() == serial.to_dict()
+    theorems = spent["theorem-1"] + spent["theorem-2"]
+    return [
+        f"check: S=2, actions (6, 6, 6) ({game.n_joint_actions} joint actions), max_steps {max_steps:,}: "
+        f"serial {t_serial:.1f} s (theorems {theorems:.1f} s, lemma 4 {spent['lemma-4']:.1f} s), "
+        f"{jobs} jobs {t_parallel:.1f} s: {t_serial / t_parallel:.2f}x faster; reports equal: {same}",
+        "check: serial time per statement: " + ", ".join(f"{sid} {spent[sid]:.2f} s" for sid in STATEMENTS),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument("--only", choices=["check"], help="run one section only")
     args = parser.parse_args()
     repeats = 3 if args.quick else 7
+    check_steps = 200_000 if args.quick else 2_000_000
+    if args.only == "check":
+        for line in check_times(check_steps):
+            print(line)
+        return
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
           f"numpy {np.__version__}, numba {'yes' if _fast.HAVE_NUMBA else 'no'}, "
           f"torch {torch.__version__ if torch else 'n/a'}")
@@ -408,7 +452,7 @@ def main() -> None:
         print(f"large: bnpg/floor {best:.2f}x best over best (the table); per round of the "
               f"interleaved timing: min {lo:.2f}x, median {mid:.2f}x, max {hi:.2f}x")
     print()
-    for line in solvers(repeats) + sampled(repeats) + sweeps() + start_times():
+    for line in solvers(repeats) + sampled(repeats) + sweeps() + check_times(check_steps) + start_times():
         print(line)
 
 

@@ -260,6 +260,7 @@ def measure_curvature(
     steps: int = 300,
     every: int = 50,
     h: float = HESSIAN_STEP,
+    max_hessians: int | None = None,
 ) -> CurvatureReport:
     r"""Measure the largest curvature of :math:`L_\lambda` three ways (see :class:`CurvatureReport`).
 
@@ -284,6 +285,13 @@ def measure_curvature(
     steps, every : int, default 300 and 50
         As in :func:`trajectory_policies`.
     h : float, default 1e-4
+    max_hessians : int, optional
+        At most this many full Hessians (``>= 1``; each costs ``2 * n_params`` gradients), the
+        dominant cost on large games. They go to the first random points, then to the last iterates
+        of the trajectory; the other points are measured along their random directions only, and
+        the trajectory is not run when no Hessian is left for it. ``None`` (the default) computes
+        all ``n_points + steps // every`` of them. The trajectory's first iterate is the first
+        random point, whose Hessian is never computed twice.
 
     Returns
     -------
@@ -300,6 +308,13 @@ def measure_curvature(
     128.3
     >>> bool(rep.measured <= rep.bound)
     True
+
+    With one Hessian, only the first random point's is computed and the trajectory is not run:
+
+    >>> one = curvature.measure_curvature(game, bnpg.DAG.chain(2), 0.1, seed=0, n_points=2,
+    ...                                    n_directions=3, steps=20, every=10, max_hessians=1)
+    >>> one.directional == rep.directional, one.trajectory == one.spectral <= rep.spectral
+    (True, True)
     """
     check_game_and_dag(game, dag)
     bound = smoothness_bound(game, dag, lam)
@@ -313,23 +328,34 @@ def measure_curvature(
     every = integer("every", every, minimum=1)
     if steps % every:
         raise ValueError(f"steps ({steps}) must be a multiple of every ({every})")
+    n_iterates = steps // every
+    if max_hessians is None:
+        max_hessians = n_points + n_iterates
+    max_hessians = integer("max_hessians", max_hessians, minimum=1)
     rng = as_generator(seed)
     points = [BNPolicy.random(game, dag, rng, scale) for _ in range(n_points)]
-    directional = spectral = error = asym = 0.0
+    directional = spectral = error = asym = first = 0.0
     for k, policy in enumerate(points):
         for u in random_unit_directions(policy.n_params, n_directions, rng):
             c = directional_curvature(game, policy, u, lam, h=h)
             c_half = directional_curvature(game, policy, u, lam, h=h / 2)
             directional = max(directional, abs(c))
             error = max(error, abs(c - c_half))
+        if k >= max_hessians:
+            continue
         H = hessian(game, policy, lam, h=h, symmetrise=False)
         size = float(np.max(np.abs(H)))
         asym = max(asym, float(np.max(np.abs(H - H.T))) / size if size else 0.0)
         local = float(np.max(np.abs(np.linalg.eigvalsh((H + H.T) / 2))))
         spectral = max(spectral, local)
-        if k == 0 and eta is None:
-            eta = 1.0 / (2.0 * local) if local else 1.0
-    trajectory = 0.0
-    for policy in trajectory_policies(game, points[0], lam=lam, eta=eta, steps=steps, every=every):
-        trajectory = max(trajectory, max_curvature(game, policy, lam, h=h))
+        if k == 0:
+            first = local
+            if eta is None:
+                eta = 1.0 / (2.0 * local) if local else 1.0
+    trajectory = first  # the trajectory's first iterate is points[0]
+    left = min(max_hessians - min(n_points, max_hessians), n_iterates)
+    if left:
+        run = trajectory_policies(game, points[0], lam=lam, eta=eta, steps=steps, every=every)
+        for policy in run[len(run) - left:]:
+            trajectory = max(trajectory, max_curvature(game, policy, lam, h=h))
     return CurvatureReport(directional, spectral, trajectory, bound, error, asym, eta)

@@ -1,12 +1,18 @@
 r"""Every numbered statement of the paper checked on one game: :func:`check` runs the functions of
-:mod:`~bnpg.paper.assumptions`, :mod:`~bnpg.paper.lemmas` and :mod:`~bnpg.paper.theorems` in the
-order of :data:`STATEMENTS` and returns a :class:`~bnpg.paper.verdict.Report`.
+:mod:`~bnpg.paper.assumptions`, :mod:`~bnpg.paper.lemmas` and :mod:`~bnpg.paper.theorems` and
+returns a :class:`~bnpg.paper.verdict.Report` of their verdicts in the order of :data:`STATEMENTS`.
+
+The statements are independent of one another, so :func:`check` runs them on ``jobs`` worker
+processes (joblib's loky backend), the two theorem runs, the longest, first. Every input they draw at
+random is drawn before they start, in the order of the serial run, so the report is the same for
+every ``jobs``.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import sys
 from collections.abc import Callable
 
 from bnpg._progress import check_progress
@@ -31,17 +37,89 @@ from bnpg.theory.constants import (
     value_range_bound,
 )
 
-__all__ = ["STATEMENTS", "check"]
+__all__ = ["PARALLEL_SIZE", "STATEMENTS", "check", "default_jobs"]
 
 
 #: The ids of the statements :func:`check` runs, in the paper's order.
 STATEMENTS = ("assumption-1", "assumption-2", "lemma-1", "lemma-2", "lemma-3", "lemma-4",
               "theorem-1", "theorem-2")
+#: The order in which the workers start the statements: the longest first.
+_DISPATCH = ("theorem-1", "theorem-2", "lemma-4", "lemma-2", "lemma-3", "lemma-1", "assumption-1",
+             "assumption-2")
+
+
+#: The smallest ``n_states * n_joint_actions`` on which :func:`check` uses workers by default.
+PARALLEL_SIZE = 64
+
+
+def default_jobs(game: MarkovGame | None = None) -> int:
+    """The worker processes :func:`check` uses by default: ``min(2, os.cpu_count())``, or 1.
+
+    Two workers run the two theorem runs, which take most of the time, side by side. Starting them
+    costs a few seconds (a process each, which imports bnpg), more than a whole check of a game
+    with ``n_states * n_joint_actions`` below :data:`PARALLEL_SIZE`, so such a ``game`` is checked
+    in this process; so is every game where there are no processes (Pyodide,
+    ``sys.platform == "emscripten"``).
+
+    Parameters
+    ----------
+    game : MarkovGame, optional
+        The game to check; ``None`` gives the number for a large game.
+
+    Examples
+    --------
+    >>> import os, bnpg
+    >>> from bnpg.paper.checklist import default_jobs
+    >>> default_jobs() == min(2, os.cpu_count() or 1)
+    True
+    >>> default_jobs(bnpg.games.matching_game(2, 2, gamma=0.5))
+    1
+    """
+    if sys.platform == "emscripten":
+        return 1
+    if game is not None and game.n_states * game.n_joint_actions < PARALLEL_SIZE:
+        return 1
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _call(sid, fn, args, kwargs):
+    return sid, fn(*args, **kwargs)
+
+
+def _run(calls: dict, jobs: int, progress) -> list:
+    """The verdicts of ``calls`` in the order of :data:`STATEMENTS`, on ``jobs`` processes."""
+    total = len(STATEMENTS)
+    if jobs == 1:
+        verdicts = []
+        for k, sid in enumerate(STATEMENTS):
+            if progress is not None:
+                progress(k, total, sid)
+            fn, args, kwargs = calls[sid]
+            verdicts.append(fn(*args, **kwargs))
+    else:
+        from joblib import Parallel, delayed
+
+        if progress is not None:
+            progress(0, total, STATEMENTS[0])
+        found: dict = {}
+        done = 0
+        tasks = (delayed(_call)(sid, *calls[sid]) for sid in _DISPATCH)
+        for sid, verdict in Parallel(n_jobs=min(jobs, total), backend="loky",
+                                     return_as="generator_unordered")(tasks):
+            found[sid] = verdict
+            while done < total and STATEMENTS[done] in found:
+                done += 1
+                if progress is not None and done < total:
+                    progress(done, total, STATEMENTS[done])
+        verdicts = [found[sid] for sid in STATEMENTS]
+    if progress is not None:
+        progress(total, total)
+    return verdicts
 
 
 def check(game: MarkovGame | str | os.PathLike, dag: DAG | None = None, *, lam: float | None = None,
           eps: float | None = None, max_steps: int = 2_000_000, method: str = "armijo", seed=0,
-          progress: Callable | None = None) -> Report:
+          progress: Callable | None = None, jobs: int | None = None) -> Report:
     r"""Check every statement of the paper on ``game``.
 
     Parameters
@@ -66,7 +144,15 @@ def check(game: MarkovGame | str | os.PathLike, dag: DAG | None = None, *, lam: 
         Seeds Lemma 1's random point and Lemma 4's random points.
     progress : callable, optional
         Called as ``progress(done, total, statement_id)`` before each statement and as
-        ``progress(total, total)`` at the end (the one form of :mod:`bnpg._progress`).
+        ``progress(total, total)`` at the end (the one form of :mod:`bnpg._progress`). With several
+        jobs, ``done`` counts the statements finished in the order of :data:`STATEMENTS`, so the calls
+        are the same as in a serial run, each made once every statement before it has finished.
+    jobs : int, optional
+        Worker processes running the statements side by side (``>= 1``; 1 runs them one after the
+        other in this process). The default, :func:`default_jobs` of the game, is
+        ``min(2, os.cpu_count())``, the two theorem runs (most of the time) on two cores, except on
+        small games, where starting the workers would cost more than it saves. The report does not
+        depend on it.
 
     Returns
     -------
@@ -87,9 +173,14 @@ def check(game: MarkovGame | str | os.PathLike, dag: DAG | None = None, *, lam: 
     >>> report = bnpg.paper.check(bnpg.games.matching_game(2, 2, gamma=0.5))
     >>> len(report), report["lemma-1"].status
     (8, 'fails as printed')
+    >>> parallel = bnpg.paper.check(bnpg.games.matching_game(2, 2, gamma=0.5), jobs=2)
+    >>> parallel.to_dict() == report.to_dict()
+    True
     """
     max_steps = integer("max_steps", max_steps, minimum=1)
     progress = check_progress("progress", progress)
+    if jobs is not None:
+        jobs = integer("jobs", jobs, minimum=1)
     if isinstance(game, (str, os.PathLike)):
         game = MarkovGame.load(game)
     elif not isinstance(game, MarkovGame):
@@ -97,6 +188,7 @@ def check(game: MarkovGame | str | os.PathLike, dag: DAG | None = None, *, lam: 
                         f"got {type(game).__name__}")
     dag = DAG.full(game.n_agents) if dag is None else dag
     check_game_and_dag(game, dag)
+    jobs = default_jobs(game) if jobs is None else jobs
     M = mismatch_coefficient(game)
     spread = value_range_bound(game)
     eps = (0.1 * spread if spread > 0 else 0.1) if eps is None else positive("eps", eps)
@@ -106,23 +198,18 @@ def check(game: MarkovGame | str | os.PathLike, dag: DAG | None = None, *, lam: 
     rng = as_generator(seed)
     lemma_steps = max(max_steps // 20, 1)
     full = DAG.full(game.n_agents)
+    start = BNPolicy.random(game, dag, rng)  # lemma 1's point, drawn before lemma 4's points
     calls = {
-        "assumption-1": lambda: assumption1(game),
-        "assumption-2": lambda: assumption2(game),
-        "lemma-1": lambda: lemma1(game, BNPolicy.random(game, dag, rng), lam),
-        "lemma-2": lambda: lemma2(game, dag, lam, method=method, max_steps=lemma_steps, M=M),
-        "lemma-3": lambda: lemma3(game, lam, start=full, method=method, max_steps=lemma_steps, M=M),
-        "lemma-4": lambda: lemma4(game, dag, lam, seed=rng),
-        "theorem-1": lambda: theorem1(game, dag, eps, max_steps=max_steps, M=M),
-        "theorem-2": lambda: theorem2(game, eps, dag=full, max_steps=max_steps, M=M),
+        "assumption-1": (assumption1, (game,), {}),
+        "assumption-2": (assumption2, (game,), {}),
+        "lemma-1": (lemma1, (game, start, lam), {}),
+        "lemma-2": (lemma2, (game, dag, lam), {"method": method, "max_steps": lemma_steps, "M": M}),
+        "lemma-3": (lemma3, (game, lam), {"start": full, "method": method, "max_steps": lemma_steps, "M": M}),
+        "lemma-4": (lemma4, (game, dag, lam), {"seed": rng}),
+        "theorem-1": (theorem1, (game, dag, eps), {"max_steps": max_steps, "M": M}),
+        "theorem-2": (theorem2, (game, eps), {"dag": full, "max_steps": max_steps, "M": M}),
     }
-    verdicts = []
-    for k, sid in enumerate(STATEMENTS):
-        if progress is not None:
-            progress(k, len(STATEMENTS), sid)
-        verdicts.append(calls[sid]())
-    if progress is not None:
-        progress(len(STATEMENTS), len(STATEMENTS))
+    verdicts = _run(calls, jobs, progress)
     finite, tau = math.isfinite(M), gradient_threshold(game, lam)
     constants = {
         "M": M, "beta_lambda": smoothness_bound(game, dag, lam), "gradient_threshold": tau,

@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from bnpg._validation import as_generator, fully_correlated, non_negative, positive
+from bnpg._validation import as_generator, fully_correlated, integer, non_negative, positive
 from bnpg.dynamics.ascent import ascend
 from bnpg.dynamics.curvature import measure_curvature
 from bnpg.dynamics.finite_differences import central_difference
@@ -51,13 +51,16 @@ from bnpg.theory import sharpened
 from bnpg.theory.constants import gradient_threshold, lemma2_bound, lemma3_bound, smoothness_bound
 from bnpg.theory.telescoping import advantage_ratio, performance_difference_bound, proof_step_ratios
 
-__all__ = ["LEMMA1_NOISE", "LEMMA1_TOLERANCE", "lemma1", "lemma2", "lemma3", "lemma4"]
+__all__ = ["LEMMA1_NOISE", "LEMMA1_TOLERANCE", "LEMMA4_GRADIENTS", "lemma1", "lemma2", "lemma3", "lemma4"]
 
 #: Relative agreement Lemma 1's formula must reach with its reference to count as equal.
 LEMMA1_TOLERANCE = 1e-6
 #: Relative errors of Lemma 1 below these are the reference's own rounding or truncation, and are
 #: reported as 0: the exact gradient's round-off, and central differences' error.
 LEMMA1_NOISE = {"exact": 1e-12, "finite-differences": 1e-8}
+#: The gradients :func:`lemma4` spends on full Hessians by default (each costs ``2 * n_params``):
+#: all four of its Hessians up to 256 parameters, fewer (at least one) on larger policies.
+LEMMA4_GRADIENTS = 2048
 
 
 def lemma1(game: MarkovGame, policy: BNPolicy, lam: float = 0.0, *, reference: str = "exact",
@@ -247,7 +250,7 @@ def lemma3(game: MarkovGame, lam: float, *, start=None, method: str = "armijo", 
 
 
 def lemma4(game: MarkovGame, dag: DAG, lam: float, *, seed=0, n_points: int = 2, n_directions: int = 8,
-           steps: int = 100, every: int = 50) -> Verdict:
+           steps: int = 100, every: int = 50, max_hessians: int | None = None) -> Verdict:
     r"""Lemma 4: :math:`L_\lambda` is :math:`\beta_\lambda`-smooth; the largest curvature found must not exceed :math:`\beta_\lambda`.
 
     The curvature is measured by :func:`bnpg.dynamics.curvature.measure_curvature` (Hessians from differences
@@ -255,21 +258,37 @@ def lemma4(game: MarkovGame, dag: DAG, lam: float, *, seed=0, n_points: int = 2,
     measurement is a lower bound on the true smoothness constant, so this can refute the lemma but
     not prove it. ``details["slack"]`` is :math:`\beta_\lambda` / measured.
 
+    The full Hessians dominate the cost on large games (``2 * n_params`` gradients each), so by
+    default (``max_hessians=None``) their number is capped by the policy's size: at most
+    ``max(1, LEMMA4_GRADIENTS // (2 * n_params))`` of the ``n_points + steps // every`` (4 with the
+    defaults), so all of them up to 256 parameters, and about :data:`LEMMA4_GRADIENTS` gradients
+    beyond. The random directions are measured at every point whatever the cap. An integer
+    ``max_hessians`` (``>= 1``) sets the number instead; ``parameters["max_hessians"]`` records the
+    one used.
+
     >>> import bnpg
     >>> bnpg.paper.lemma4(bnpg.games.climbing_game(gamma=0.5), bnpg.DAG.full(2), 0.1).status
     'holds'
     """
     check_game_and_dag(game, dag)
     lam = non_negative("lam", lam)
+    n_points = integer("n_points", n_points, minimum=1)
+    steps = integer("steps", steps, minimum=0)
+    every = integer("every", every, minimum=1)
+    if max_hessians is None:
+        n_params = BNPolicy(game, dag).n_params
+        max_hessians = min(n_points + steps // every, max(1, LEMMA4_GRADIENTS // (2 * n_params)))
+    max_hessians = integer("max_hessians", max_hessians, minimum=1)
     rep = measure_curvature(game, dag, lam, seed=as_generator(seed), n_points=n_points,
-                            n_directions=n_directions, steps=steps, every=every)
+                            n_directions=n_directions, steps=steps, every=every,
+                            max_hessians=max_hessians)
     beta = smoothness_bound(game, dag, lam)
     holds = bool(rep.measured <= beta * (1 + 1e-6))
     return Verdict(
         statement="lemma-4", title="L_lambda is beta_lambda-smooth", hypothesis_met=None, measured=rep.measured,
         bound_printed=beta, bound_corrected=beta, holds_as_printed=holds, holds_corrected=holds,
         parameters={"lam": lam, "dag": dag_lists(dag), "n_points": n_points, "n_directions": n_directions,
-                    "steps": steps},
+                    "steps": steps, "max_hessians": max_hessians},
         details={"directional": rep.directional, "spectral": rep.spectral, "trajectory": rep.trajectory,
                  "slack": beta / rep.measured if rep.measured else float("inf"),
                  "beta_A3_form": smoothness_bound(game, dag, lam, form="A.3")},
