@@ -62,7 +62,9 @@ COLUMN_LEGEND = (
     ("Measured", "the quantity the statement bounds, computed exactly on this game, with what it is."),
     ("Printed bound", "the bound as the paper states it."),
     ("Corrected bound", "what the paper's own proof gives once the errata are fixed (the printed bound "
-                        "where the printed form stands; \u201c-\u201d where no correction gives one)."),
+                        "where the printed form stands; \u201c-\u201d where no correction gives one). For "
+                        "the theorems it can be larger than the printed bound: the printed one is wrong "
+                        "(errata E5-E9), so the corrected one is the bound the proof supports."),
     ("Sharpened bound", "this book's bound (bnpg.theory.sharpened); \u201c-\u201d for statements the "
                         "book does not sharpen."),
 )

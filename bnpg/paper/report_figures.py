@@ -128,6 +128,8 @@ def figures(report: Report) -> list[tuple[str, bytes]]:
         caption = (f"{_names(runs)}: the smallest gap so far along the dynamics (2) from the uniform "
                    "policy, against the target \u03b5 (horizontal line), the steps it took (solid line, "
                    "when reached) and the steps each form of the theorem promises (dashed: printed, "
-                   "dash-dotted: corrected, dotted: sharpened).")
+                   "dash-dotted: corrected, dotted: sharpened). The corrected bound can lie right of the printed "
+                   "one: the printed bound is wrong (errata E5-E9), and the corrected one is what the "
+                   "paper's proof supports.")
         out.append((caption, _png(_theorem_figure(runs))))
     return out
