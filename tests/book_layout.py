@@ -61,7 +61,7 @@ for (const a of article.querySelectorAll("a.reference")) {
 }
 const unlinkedErrata = [];
 const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
-const skip = "a, pre, code, mjx-container, script, style, .cell_output, h1, h2, h3, h4, h5, h6";
+const skip = "a, pre, code, mjx-container, script, style, .cell_output, dt.sig, h1, h2, h3, h4, h5, h6";
 for (let n = walker.nextNode(); n; n = walker.nextNode()) {
   const m = n.textContent.match(/\bE\d{1,2}\b/);
   if (!m || !n.parentElement || n.parentElement.closest(skip)) { continue; }

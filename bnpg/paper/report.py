@@ -40,6 +40,8 @@ _STATUS_COLOURS = {"holds": "#1a7f37", "fails as printed": "#9a6700", "fails": "
                    "undecided": "#57606a"}
 
 #: What each status of :data:`~bnpg.paper.verdict.STATUSES` means, in the report's words.
+#:
+#: :meta hide-value:
 STATUS_LEGEND = {
     "holds": "the hypothesis is met (or there is none), the measured quantity is within the bound as "
              "the paper prints it, and no corrected or sharpened bound is violated.",
@@ -54,6 +56,8 @@ STATUS_LEGEND = {
 }
 
 #: What each column of the verdict table means.
+#:
+#: :meta hide-value:
 COLUMN_LEGEND = (
     ("Statement", "the statement as the paper numbers it, with its claim in one line."),
     ("Status", "the outcome on this game (see the statuses above)."),
@@ -70,6 +74,8 @@ COLUMN_LEGEND = (
 )
 
 #: ``key of Report.constants: (symbol, meaning)``; a key not listed is shown under its own name.
+#:
+#: :meta hide-value:
 CONSTANT_NAMES = {
     "M": ("M", "distribution-mismatch coefficient of the game (Assumption 1)"),
     "beta_lambda": ("\u03b2_\u03bb", "smoothness constant of L_\u03bb (Lemma 4)"),
