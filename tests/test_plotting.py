@@ -19,6 +19,7 @@ from oracles import policy_joint  # noqa: E402
 
 import bnpg  # noqa: E402
 from bnpg import architecture  # noqa: E402
+from bnpg.book import smallest_text  # noqa: E402
 from bnpg.plotting import (  # noqa: E402
     dag_layers,
     draw_dag,
@@ -207,6 +208,78 @@ def test_draw_layers_on_a_small_tree_draws_its_arcs_and_an_upward_import_in_red(
     assert np.allclose(matplotlib.colors.to_rgb(upward.get_edgecolor()), matplotlib.colors.to_rgb("#c0392b"))
     rows = [t.get_text() for t in ax.texts if t.get_gid() == "modules"]
     assert rows[:4] == ["_validation", "dag  game", "", "gaps"]
+
+
+def _extents(fig, artists):
+    renderer = fig.canvas.get_renderer()
+    return [a.get_window_extent(renderer) for a in artists]
+
+
+def _inside(inner, outer, tol=0.5):
+    return (inner.x0 >= outer.x0 - tol and inner.x1 <= outer.x1 + tol
+            and inner.y0 >= outer.y0 - tol and inner.y1 <= outer.y1 + tol)
+
+
+def test_draw_layers_text_is_at_least_10_points_on_a_figure_7_inches_wide():
+    fig = draw_layers().figure
+    assert fig.get_figwidth() == 7.0
+    assert smallest_text(fig) >= 10
+    # the book shows it at min(700, 96 W) px: its smallest text then measures at least 13 px
+    width = fig.get_figwidth()
+    assert smallest_text(fig) * min(700, 96 * width) / (72 * width) >= 13
+
+
+@pytest.mark.parametrize("package", [True, False])
+def test_draw_layers_keeps_every_text_in_its_box_and_the_boxes_apart(package, tmp_path):
+    root = None if package else _tree(tmp_path, {
+        "bnpg/__init__.py": "",
+        "bnpg/model/__init__.py": "",
+        "bnpg/model/game.py": "import bnpg._validation\n",
+        "bnpg/_validation.py": "",
+        "bnpg/book.py": "",
+    })
+    ax = draw_layers(root=root)
+    fig = ax.figure
+    fig.canvas.draw()
+    boxes = _by_gid(ax, "box") + _by_gid(ax, "beside-box")
+    assert len(boxes) == len(architecture.LAYERS) + 1
+    box_extents = _extents(fig, boxes)
+    figure_extent = fig.bbox
+    for box in box_extents:
+        assert _inside(box, figure_extent)
+    for i, a in enumerate(box_extents):
+        for b in box_extents[i + 1:]:
+            assert not a.overlaps(b), (a, b)
+    texts = [t for t in ax.texts if t.get_text()]
+    text_extents = _extents(fig, texts)
+    for text, extent in zip(texts, text_extents, strict=True):
+        holders = [k for k, box in enumerate(box_extents) if _inside(extent, box)]
+        assert len(holders) == 1, (text.get_text(), extent)
+    # a layer's texts sit in its own box, one box per layer from the bottom up
+    by_gid = {gid: [t for t in ax.texts if t.get_gid() == gid] for gid in ("layer", "holds", "modules")}
+    for k in range(len(architecture.LAYERS)):
+        for gid in by_gid:
+            text = by_gid[gid][k]
+            if text.get_text():
+                assert _inside(text.get_window_extent(), box_extents[k]), (gid, k, text.get_text())
+    assert all(a.y1 < b.y0 for a, b in zip(box_extents[:-1], box_extents[1:], strict=True))
+    for i, a in enumerate(text_extents):
+        for b in text_extents[i + 1:]:
+            assert not a.overlaps(b), (a, b)
+
+
+def test_draw_layers_arcs_meet_the_boxes_they_join():
+    ax = draw_layers()
+    boxes = [(p.get_y(), p.get_y() + p.get_height(), p.get_x()) for p in _by_gid(ax, "box")]
+    for arc in _by_gid(ax, "edge"):
+        vertices = arc.get_path().vertices
+        (x0, y0), (x1, y1) = vertices[0], vertices[-1]
+        # from the upper half of the importing box's left edge to the lower half of a lower box's
+        source = next(k for k, (lo, hi, _x) in enumerate(boxes) if (lo + hi) / 2 < y0 < hi)
+        target = next(k for k, (lo, hi, _x) in enumerate(boxes) if lo < y1 < (lo + hi) / 2)
+        assert target < source
+        assert x0 == pytest.approx(boxes[source][2]) and x1 == pytest.approx(boxes[target][2])
+        assert arc.get_path().get_extents().x0 > ax.get_xlim()[0]  # the curve, not its control points
 
 
 def test_layers_text_lists_every_layer_highest_first_with_its_modules(tmp_path):
