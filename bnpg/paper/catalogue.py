@@ -25,11 +25,28 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-__all__ = ["CATALOGUE", "PAPER_KEYS", "VERDICTS", "Statement", "agrees", "resolve", "statement"]
+__all__ = ["CATALOGUE", "PAPER_KEYS", "VERDICTS", "VERDICT_MARKS", "VERDICT_MEANINGS", "Statement", "agrees", "by_verdict",
+           "resolve", "statement", "summary_markdown", "verdict_class"]
 
 #: The general verdicts, from best to worst for the paper as printed.
 VERDICTS = ("holds", "sharpened", "proof has a gap, statement holds", "holds as corrected",
             "false as printed")
+
+#: What each verdict means.
+VERDICT_MEANINGS = {
+    "holds": "the statement is correct as printed, and every check of the book agrees.",
+    "sharpened": "the statement holds, and the book proves a stronger form.",
+    "proof has a gap, statement holds": "a step of the printed proof is wrong or unsupported, but the "
+                                        "conclusion is true (shown by a repaired argument or by the checks).",
+    "holds as corrected": "the printed form needs a correction, which the book states and checks.",
+    "false as printed": "a counterexample or a wrong constant refutes the printed form; the corrected "
+                        "form is given.",
+}
+
+#: A mark for each verdict, shown before its word wherever a verdict is displayed (the book's
+#: boxes and index, the README), so that verdicts are told apart without colour.
+VERDICT_MARKS = {"holds": "\u2714", "sharpened": "\u2605", "proof has a gap, statement holds": "\u25d0",
+                 "holds as corrected": "\u270e", "false as printed": "\u2718"}
 
 
 @dataclass(frozen=True)
@@ -285,3 +302,40 @@ def agrees(key: str, status: str) -> bool:
     (True, False, True)
     """
     return status in _ALLOWED[statement(key).verdict]
+
+
+def verdict_class(verdict: str) -> str:
+    """The CSS class of a verdict: ``"verdict-"`` and its first word(s) as a slug.
+
+    >>> verdict_class("false as printed"), verdict_class("proof has a gap, statement holds")
+    ('verdict-false-as-printed', 'verdict-proof-has-a-gap')
+    """
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict must be one of {VERDICTS}, got {verdict!r}")
+    return "verdict-" + verdict.split(",")[0].replace(" ", "-")
+
+
+def by_verdict(paper: bool = True) -> list[tuple[str, list[Statement]]]:
+    """The statements grouped by verdict, worst first, leaving out verdicts no statement has;
+    ``paper=True`` keeps the paper's own numbered statements, ``False`` this book's results.
+
+    >>> [(v, [s.name for s in group]) for v, group in by_verdict()][:1]  # doctest: +NORMALIZE_WHITESPACE
+    [('false as printed', ['Lemma 1', 'Lemma 3', 'Theorem 1', 'Theorem 2', 'Appendix A.1',
+                           'Appendix A.3', 'Appendix A.5'])]
+    """
+    chosen = [s for s in CATALOGUE if s.paper == paper]
+    return [(v, [s for s in chosen if s.verdict == v]) for v in reversed(VERDICTS)
+            if any(s.verdict == v for s in chosen)]
+
+
+def summary_markdown() -> str:
+    """The verdicts of the paper's numbered statements as a plain Markdown table, worst first: the
+    block between ``<!-- verdicts:begin -->`` and ``<!-- verdicts:end -->`` of the README (a test
+    keeps the two equal).
+
+    >>> print(summary_markdown().splitlines()[2])
+    | \u2718 false as printed | Lemma 1, Lemma 3, Theorem 1, Theorem 2, Appendix A.1, Appendix A.3, Appendix A.5 |
+    """
+    lines = ["| Verdict | Statements of the paper |", "|---|---|"]
+    lines += [f"| {VERDICT_MARKS[v]} {v} | {', '.join(s.name for s in group)} |" for v, group in by_verdict()]
+    return "\n".join(lines)

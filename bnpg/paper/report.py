@@ -28,7 +28,7 @@ import os
 
 from bnpg.paper.names import in_words, is_theorem, statement_name
 from bnpg.paper.report_figures import figures
-from bnpg.paper.verdict import STATUSES, Report, Verdict, format_number
+from bnpg.paper.verdict import STATUS_MARKS, STATUSES, Report, Verdict, format_number
 
 __all__ = ["COLUMN_LEGEND", "CONSTANT_NAMES", "REPORT_EXTENSIONS", "STATUS_LEGEND", "figures_folder", "render", "render_files"]
 
@@ -194,7 +194,7 @@ def _markdown(report: Report, source, figs: list[tuple[str, str]]) -> str:
              "| | |", "|---|---|"]
     lines += [f"| {cell(k)} | {cell(v)} |" for k, v in _game_rows(report, source)]
     lines += ["", "## How to read this report", "", "Statuses:", ""]
-    lines += [f"- **{s}**: {STATUS_LEGEND[s]}" for s in STATUSES]
+    lines += [f"- {STATUS_MARKS[s]} **{s}**: {STATUS_LEGEND[s]}" for s in STATUSES]
     lines += ["", "Columns of the table:", ""]
     lines += [f"- **{c}**: {m}" for c, m in COLUMN_LEGEND]
     lines += ["", "Where a number is not an upper bound the table says so: Lemma 1's bounds are a "
@@ -204,7 +204,7 @@ def _markdown(report: Report, source, figs: list[tuple[str, str]]) -> str:
               "Sharpened bound |", "|---|---|---|---|---|---|---|"]
     for v in report.verdicts:
         name, claim, status, hyp, measured, quantity, printed, corrected, sharp = _verdict_cells(v)
-        lines.append(f"| **{cell(name)}**: {cell(claim)} | {status} | {hyp} | {cell(measured)} "
+        lines.append(f"| **{cell(name)}**: {cell(claim)} | {STATUS_MARKS.get(status, '')} {status} | {hyp} | {cell(measured)} "
                      f"({cell(quantity)}) | {cell(printed)} | {cell(corrected)} | {cell(sharp)} |")
     lines += ["", "## Constants of the paper for this game", "", "| Symbol | Value | Meaning |",
               "|---|---|---|"]
@@ -248,7 +248,7 @@ def _html(report: Report, source, figs: list[tuple[str, str]]) -> str:
         return f"<div class='scroll'><table>{head}{body}</table></div>"
 
     statuses = "".join(
-        f"<dt style='color:{_STATUS_COLOURS[s]}'>{esc(s)}</dt><dd>{esc(STATUS_LEGEND[s])}</dd>" for s in STATUSES)
+        f"<dt style='color:{_STATUS_COLOURS[s]}'>{STATUS_MARKS[s]}\u00a0{esc(s)}</dt><dd>{esc(STATUS_LEGEND[s])}</dd>" for s in STATUSES)
     columns = "".join(f"<dt>{esc(c)}</dt><dd>{esc(m)}</dd>" for c, m in COLUMN_LEGEND)
     heads = ("Statement", "Status", "Hypothesis met", "Measured", "Printed bound", "Corrected bound",
              "Sharpened bound")
@@ -258,7 +258,8 @@ def _html(report: Report, source, figs: list[tuple[str, str]]) -> str:
         rows.append(
             f"<tr><th scope='row'><a href='#{esc(v.statement)}'>{esc(name)}</a>"
             f"<span class='claim'>{esc(claim)}</span></th>"
-            f"<td class='status' style='color:{_STATUS_COLOURS.get(status, '#1f2328')}'>{esc(status)}</td>"
+            f"<td class='status' style='color:{_STATUS_COLOURS.get(status, '#1f2328')}'>"
+            f"{STATUS_MARKS.get(status, '')}\u00a0{esc(status)}</td>"
             f"<td>{esc(hyp)}</td><td>{esc(measured)}<span class='quantity'>{esc(quantity)}</span></td>"
             + "".join(f"<td>{esc(c)}</td>" for c in (printed, corrected, sharp)) + "</tr>")
     verdicts = ("<div class='scroll'><table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in heads)

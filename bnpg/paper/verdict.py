@@ -40,10 +40,14 @@ import numpy as np
 
 from bnpg._json import to_jsonable
 
-__all__ = ["STATUSES", "Report", "Verdict", "format_number", "jsonable"]
+__all__ = ["STATUSES", "STATUS_MARKS", "Report", "Verdict", "format_number", "jsonable"]
 
 #: The one-word outcomes of :attr:`Verdict.status`.
 STATUSES = ("holds", "fails as printed", "fails", "corrected form fails", "sharpened form fails", "undecided")
+#: A mark for each status, shown before its word in the report of ``bnpg check`` so that statuses
+#: are told apart without colour.
+STATUS_MARKS = {"holds": "\u2714", "fails as printed": "\u26a0", "fails": "\u2718",
+                "corrected form fails": "\u2718", "sharpened form fails": "\u2718", "undecided": "?"}
 
 
 def jsonable(value):

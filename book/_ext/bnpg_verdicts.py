@@ -6,6 +6,14 @@
     checks them all on a reader's game) gives one line naming the statements ``bnpg.paper.check``
     runs.
 
+``{verdict-summary}``
+    The first screen of the book: one row per verdict, worst first, naming every numbered statement
+    of the paper that has it, each name a link to its entry in the index.
+
+``{verdict-findings}``
+    One item per numbered statement of the paper whose verdict is not *holds*: its name, its
+    verdict and the catalogue's finding.
+
 ``{verdict-index}``
     The verdict index: a table of every numbered statement of the paper (and of this book's own
     results) with its verdict, its errata entries, its evidence and what :func:`bnpg.paper.check`
@@ -14,7 +22,9 @@
     the book is built; one that contradicts a general verdict (:func:`bnpg.paper.catalogue.agrees`) is
     an error.
 
-Both produce MyST markdown and parse it in place, so the links are ordinary references that the
+Every verdict is shown as a badge: its mark (:data:`bnpg.paper.catalogue.VERDICT_MARKS`) and its
+word, with the CSS class :func:`bnpg.paper.catalogue.verdict_class`, so that the verdicts differ in
+colour, mark and word. All produce MyST markdown and parse it in place, so the links are ordinary references that the
 build checks. The library's catalogue holds the statements, their verdicts and their functions;
 where the book holds the evidence for each (its chapter, and the section label when narrower) is
 the book's own record, :data:`EVIDENCE_FILE` beside this extension (:func:`evidence`).
@@ -83,10 +93,25 @@ def _example_statuses() -> dict[str, str]:
     return {v.statement: v.status for v in report.verdicts}
 
 
+def _badge(verdict: str) -> nodes.inline:
+    """The badge of a verdict: its mark and its word, classed by verdict."""
+    return nodes.inline("", f"{st.VERDICT_MARKS[verdict]}\u00a0{verdict}",
+                        classes=["verdict-badge", st.verdict_class(verdict)])
+
+
+def _badges(tree: nodes.Element) -> None:
+    """Replace every emphasis whose text is exactly a verdict by that verdict's badge."""
+    for em in list(tree.findall(nodes.emphasis)):
+        text = em.astext().rstrip(".")
+        if text.lower() in st.VERDICTS:
+            em.replace_self(_badge(text.lower()))
+
+
 class _MystDirective(SphinxDirective):
     def _parse(self, lines: list[str], container: nodes.Element) -> nodes.Element:
         self.state.nested_parse(StringList(lines, source=self.get_source_info()[0]),
                                 self.content_offset, container)
+        _badges(container)
         return container
 
 
@@ -114,7 +139,8 @@ class VerdictBox(_MystDirective):
             function = f" Checked by {_function(s)}." if s.function else ""
             lines += [f"**{s.name}**, {s.title}: *{s.verdict}*{errata}.{function}", ""]
         lines.append(f"Every verdict on one page: {{doc}}`the verdict index </{INDEX_DOC}>`.")
-        box = nodes.admonition(classes=["verdict", "tip"])
+        worst = max((s.verdict for s in items), key=st.VERDICTS.index, default=None)
+        box = nodes.admonition(classes=["verdict", st.verdict_class(worst) if worst else "verdict-all"])
         box += nodes.title("Verdict", "Verdict" if len(items) <= 1 else "Verdicts")
         self.env.note_dependency(st.__file__)
         return [self._parse(lines, box)]
@@ -132,7 +158,9 @@ class VerdictIndex(_MystDirective):
         wrong = [(k, s) for k, s in found.items() if not st.agrees(k, s)]
         if wrong:
             raise self.error(f"verdict-index: the example game contradicts the catalogue: {wrong}")
-        lines = ["| Statement | Verdict | Errata | Evidence | On the example game |",
+        lines = ["The verdicts mean:", ""]
+        lines += [f"- *{v}*: {st.VERDICT_MEANINGS[v]}" for v in st.VERDICTS]
+        lines += ["", "| Statement | Verdict | Errata | Evidence | On the example game |",
                  "|---|---|---|---|---|"]
         for s in st.CATALOGUE:
             name = f"{{ref}}`{s.name} <verdict-{s.key}>`"
@@ -141,16 +169,50 @@ class VerdictIndex(_MystDirective):
         lines += ["", f"The last column is what {{py:func}}`bnpg.paper.check` returns, while this page "
                   f"is built, on `{EXAMPLE}`.", ""]
         for s in st.CATALOGUE:
-            lines += [f"({f'verdict-{s.key}'})=", f"**{s.name}: {s.title}.** *{s.verdict.capitalize()}.* "
+            lines += [f"({f'verdict-{s.key}'})=", f"**{s.name}: {s.title}.** *{s.verdict}* "
                       f"{s.finding}", ""]
             if s.corrected:
                 label = "Sharpened" if s.verdict == "sharpened" else "Corrected"
                 lines += [f"{label}:", "", "$$", s.corrected, "$$", ""]
             lines += [f"Evidence: {_evidence(s)}; errata: {_errata(s)}; code: {_function(s)}.", ""]
-        return self._parse(lines, nodes.container(classes=["verdict-index"])).children
+        return [self._parse(lines, nodes.container(classes=["verdict-index"]))]
+
+
+class VerdictSummary(_MystDirective):
+    """One row per verdict, worst first, with the paper's statements that have it."""
+
+    has_content = False
+
+    def run(self):
+        self.env.note_dependency(st.__file__)
+        lines = ["| Verdict | Statements of the paper |", "|---|---|"]
+        for verdict, group in st.by_verdict():
+            names = ", ".join(f"{{ref}}`{s.name} <verdict-{s.key}>`" for s in group)
+            lines.append(f"| *{verdict}* | {names} |")
+        return [self._parse(lines, nodes.container(classes=["verdict-summary"]))]
+
+
+class VerdictFindings(_MystDirective):
+    """The finding of every numbered statement of the paper whose verdict is not *holds*."""
+
+    has_content = False
+
+    def run(self):
+        self.env.note_dependency(st.__file__)
+        lines = []
+        for verdict, group in st.by_verdict():
+            if verdict == "holds":
+                continue
+            for s in group:
+                lines += [f"- {{ref}}`{s.name} <verdict-{s.key}>`, {s.title}: *{verdict}*. {s.finding}"]
+        holds = [s.name for v, group in st.by_verdict() if v == "holds" for s in group]
+        lines += [f"- *holds*: {', '.join(holds)}."]
+        return [self._parse(lines, nodes.container(classes=["verdict-findings"]))]
 
 
 def setup(app):
+    app.add_directive("verdict-summary", VerdictSummary)
+    app.add_directive("verdict-findings", VerdictFindings)
     app.add_directive("verdict", VerdictBox)
     app.add_directive("verdict-index", VerdictIndex)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

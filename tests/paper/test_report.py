@@ -18,7 +18,7 @@ from bnpg.paper.report import (
     render_files,
     statement_name,
 )
-from bnpg.paper.verdict import STATUSES, Report
+from bnpg.paper.verdict import STATUS_MARKS, STATUSES, Report
 
 PAPER_NAMES = ("Assumption 1", "Assumption 2", "Lemma 1", "Lemma 2", "Lemma 3", "Lemma 4", "Theorem 1",
                "Theorem 2")
@@ -61,9 +61,10 @@ def test_every_statement_is_named_as_the_paper_names_it_with_its_claim(report, p
 def test_the_legend_explains_every_status_and_every_column(page, markdown):
     text = (markdown[0] / "R.md").read_text()
     assert set(STATUS_LEGEND) == set(STATUSES)
+    assert len(set(STATUS_MARKS.values()) - {"\u2718"}) == 3  # the failures share one mark, the rest differ
     for status in STATUSES:
-        assert f"- **{status}**: {STATUS_LEGEND[status]}" in text
-        assert f">{status}</dt>" in page
+        assert f"- {STATUS_MARKS[status]} **{status}**: {STATUS_LEGEND[status]}" in text
+        assert f">{STATUS_MARKS[status]}\u00a0{status}</dt>" in page
     for column, meaning in COLUMN_LEGEND:
         assert f"- **{column}**: {meaning}" in text
     assert "as the paper states it" in text and "once the errata are fixed" in text and "this book's bound" in text
