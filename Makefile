@@ -84,8 +84,11 @@ $(MATHJAX_STAGE)/tex-chtml.js: $(MATHJAX_PKG)/es5/tex-chtml.js
 
 mathjax: $(MATHJAX_STAGE)/tex-chtml.js
 
+# Notebooks run through Jupyter Book's execution cache; tools/book_cache.py empties it whenever the
+# library (or pyproject.toml) changed, so a rebuild of an unchanged tree executes nothing.
 book: $(STAMP) mathjax
 	rm -rf _build/html
+	$(BIN)/python tools/book_cache.py
 	$(BIN)/jupyter-book build --all -W -n --keep-going .
 	$(BIN)/python tools/print_book.py
 
