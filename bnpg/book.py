@@ -17,7 +17,8 @@ import math
 import numbers
 from collections.abc import Mapping, Sequence
 
-__all__ = ["BOOK_STYLE", "HAVE_MYST_NB", "Table", "column_format", "figure_image", "glue", "glue_figure", "table"]
+__all__ = ["BOOK_STYLE", "HAVE_MYST_NB", "PNG_DPI", "SVG_LIMIT", "Table", "column_format", "figure_description",
+           "figure_image", "glue", "glue_figure", "smallest_text", "table"]
 
 #: Whether myst-nb, the book's notebook renderer, is installed.
 HAVE_MYST_NB = importlib.util.find_spec("myst_nb") is not None
