@@ -189,7 +189,7 @@ def plot_joint_policy(policy, state: int = 0, ax=None, *, annotate: bool = True,
         if annotate:
             for (a0, a1), p in np.ndenumerate(probs):
                 ax.text(a1, a0, f"{p:.2g}", ha="center", va="center",
-                        color="black" if p > 0.5 else "white", fontsize=9)
+                        color="black" if p > 0.5 else "white", fontsize=11)
     else:
         flat = probs.ravel()
         names = [",".join(str(k) for k in idx) for idx in np.ndindex(*probs.shape)]

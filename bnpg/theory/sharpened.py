@@ -44,9 +44,12 @@ with no condition on :math:`N`. The paper's threshold :math:`\lambda/(2|\mathcal
 is within :math:`\tau_3^\sharp` exactly when :math:`\Sigma_k \le 4\max_i k_i^2`
 (:func:`paper_threshold_within`).
 
-**Tightness.** Both thresholds are the largest possible: for any :math:`\tau > \tau^\sharp` one-state
-games have points with :math:`\|g\| \le \tau` and gap / :math:`\lambda M` as large as one likes, and both
-bounds (L2)-(L3) are attained in the limit on one-state games (:mod:`bnpg.theory.witnesses`).
+**Tightness, in the worst case over game structures.** Neither threshold can be raised for every
+game: for any :math:`\tau > \tau^\sharp` some one-state games have points with :math:`\|g\| \le \tau`
+and gap / :math:`\lambda M` as large as one likes; and the constant :math:`\lambda M` is attained in
+the limit on particular one-state games (:mod:`bnpg.theory.witnesses`). For a given structure
+(state count, action sizes, network) the best constant is that structure's own
+:math:`\rho\lambda M` with :math:`\rho` = :func:`sharp_factor`, which can be below 1.
 
 **Theorems 1 and 2, sharpened.** With :math:`\rho` = (L2) or (L3) at :math:`\tau^\sharp` divided by
 :math:`\lambda M` (:func:`sharp_factor`, at most 1), the choice :math:`\lambda^\sharp = \epsilon/(\rho M)` makes

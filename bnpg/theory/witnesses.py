@@ -21,9 +21,9 @@ agent back (:func:`chain_rewards`); the gradient norm is then
 :math:`\big(\sum_j x_j^2 k_j/(k_j-1)\big)^{1/2}` and the optimality gap
 :math:`d(\max(R_\star, \max_j R_j) - W_0)`, in :math:`O(N)` for any :math:`N`.
 
-* **Lemma 3 is tight**: :math:`x_j \propto 1 - 1/k_j` at norm :math:`\tau_3^\sharp` and every
+* **Lemma 3's constant is attained** (so it is tight over all structures): :math:`x_j \propto 1 - 1/k_j` at norm :math:`\tau_3^\sharp` and every
   :math:`p_j \to 1` give an optimality gap :math:`\to \lambda M` (:func:`lemma3_witness`).
-* **Lemma 2 is tight**: one agent's bandit (the chain with one agent, others indifferent, empty
+* **Lemma 2's constant is attained** (so it is tight over all structures): one agent's bandit (the chain with one agent, others indifferent, empty
   DAG) at :math:`x_0 = \lambda/k_0` has a Nash gap of exactly :math:`\lambda` for every :math:`p_0`
   (:func:`lemma2_witness`).
 * **No larger threshold works** (:func:`threshold_breach`): at norm :math:`f\tau^\sharp`, :math:`f > 1`,
