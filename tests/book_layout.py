@@ -12,7 +12,12 @@ returns what the browser test asserts about presentation:
 * ``unlinkedErrata``: mentions of an errata entry (``E1`` ... ``E99``) in the prose that are not links;
 * ``uncaptioned``: images (other than the theme's icons) outside a figure with a caption, or with no
   alt text, or a file path as alt;
-* ``plumbing``: notebook plumbing (``glue(``, ``NBVAL``, ``%config``) in the visible text.
+* ``plumbing``: notebook plumbing (``glue(``, ``NBVAL``, ``%config``) in the visible text;
+* ``figures``: every figure image of the article with its ``src`` (absolute URL) and its displayed
+  width in CSS pixels, and ``smallPrint``, the size in CSS pixels of the book's small print
+  (:data:`SMALL_PRINT` times the article's font size). :func:`figure_sizes` reads the width and
+  the smallest text that ``bnpg.book.glue_figure`` records in each image, and
+  :func:`figure_text_px` gives the size of that text as displayed.
 
 Run as a script (``python tests/book_layout.py [page ...]``) against ``_build/html`` it prints the
 findings for every page, which is quicker to read than a failing test when reworking a chapter.
@@ -20,8 +25,51 @@ findings for every page, which is quicker to read than a failing test when rewor
 
 from __future__ import annotations
 
+import re
+import struct
+import zlib
+from pathlib import Path
+
 #: Slack for sub-pixel layout, in CSS pixels.
 SLACK_PX = 1
+#: The book's small print, as a fraction of the article's font size (a figure's text must display
+#: at least this large on a desktop).
+SMALL_PRINT = 0.8
+
+_DESCRIPTION = re.compile(r"bnpg-figure width-pt=([\d.]+) min-font-pt=([\d.]+|inf)")
+
+
+def figure_sizes(path: Path) -> tuple[float, float] | None:
+    """``(width in points, smallest text in points)`` recorded in a figure image written by
+    ``bnpg.book.figure_image`` (SVG ``dc:description`` or PNG ``tEXt`` Description), or None.
+    """
+    data = Path(path).read_bytes()
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        pos, texts = 8, []
+        while pos + 8 <= len(data):
+            length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+            chunk = data[pos + 8:pos + 8 + length]
+            if kind == b"tEXt":
+                texts.append(chunk.replace(b"\0", b" ").decode("latin-1"))
+            elif kind == b"zTXt":
+                key, _, rest = chunk.partition(b"\0")
+                texts.append(key.decode("latin-1") + " " + zlib.decompress(rest[1:]).decode("latin-1"))
+            pos += 12 + length
+        text = " ".join(texts)
+    else:
+        text = data[:20000].decode("utf-8", errors="replace")
+    m = _DESCRIPTION.search(text)
+    return (float(m.group(1)), float(m.group(2))) if m else None
+
+
+def figure_text_px(width_pt: float, min_font_pt: float, displayed_px: float) -> float:
+    """The displayed size in CSS pixels of a figure's smallest text: the figure's ``width_pt``
+    points fill ``displayed_px`` pixels, so a text of ``min_font_pt`` points measures this much.
+
+    >>> figure_text_px(504, 12, 700)
+    16.666666666666668
+    """
+    return min_font_pt * displayed_px / width_pt
 
 LAYOUT_JS = r"""
 const article = document.querySelector("article.bd-article") || document.body;
@@ -90,12 +138,19 @@ for (const t of article.querySelectorAll("table")) {
                      width: box.scrollWidth, shown: box.clientWidth});
   }
 }
+const figures = [];
+for (const img of article.querySelectorAll("img")) {
+  if ((img.getAttribute("src") || "").includes("_static/") || !visible(img)) { continue; }
+  figures.push({src: img.src, width: img.getBoundingClientRect().width, natural: img.naturalWidth});
+}
+const smallPrint = SMALL_PRINT * parseFloat(getComputedStyle(article).fontSize);
 const text = article.innerText;
 const plumbing = ["glue(", "NBVAL", "%config"].filter((word) => text.includes(word))
   .map((word) => text.slice(Math.max(0, text.indexOf(word) - 40), text.indexOf(word) + 60));
 return {wideMath: wideMath, wideTables: wideTables, badRefs: badRefs, unlinkedErrata: unlinkedErrata,
-        uncaptioned: uncaptioned, plumbing: plumbing, columnWidth: Math.round(column.width)};
-""".replace("SLACK", str(SLACK_PX))
+        uncaptioned: uncaptioned, plumbing: plumbing, figures: figures, smallPrint: smallPrint,
+        columnWidth: Math.round(column.width)};
+""".replace("SMALL_PRINT", str(SMALL_PRINT)).replace("SLACK", str(SLACK_PX))
 
 
 def main(argv: list[str]) -> int:
@@ -117,6 +172,14 @@ def main(argv: list[str]) -> int:
             tb._inspect(driver, f"{url}/{page}")
             found = driver.execute_script(LAYOUT_JS)
             width = found.pop("columnWidth")
+            small = found.pop("smallPrint")
+            figures = found.pop("figures")
+            for fig in figures:
+                sizes = figure_sizes(tb.HTML / fig["src"].split(url + "/", 1)[1].split("#")[0])
+                shown = figure_text_px(*sizes, fig["width"]) if sizes else None
+                if shown is None or shown < small:
+                    found.setdefault("smallFigureText", []).append(
+                        {"src": fig["src"].rsplit("/", 1)[-1], "text_px": shown, "small_print_px": small})
             found = {k: v for k, v in found.items() if v}
             if found:
                 print(f"== {page} (column {width} px)")

@@ -26,9 +26,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from book_layout import LAYOUT_JS
+from book_layout import LAYOUT_JS, figure_sizes, figure_text_px
 from headless import chromium, missing, serve
-from print_book import toc_documents
+from print_book import printed_entries
 
 ROOT = Path(__file__).resolve().parents[1]
 # BNPG_HTML points the test at another build of the book (default: the one `make book` writes).
@@ -241,6 +241,20 @@ def test_page(page, site, driver):
     if page.startswith("notebooks/"):
         assert not layout["plumbing"], f"{page}: notebook plumbing in view: {layout['plumbing'][:3]}"
 
+    # Every figure records its width and smallest text (bnpg.book.glue_figure), and that text is
+    # displayed at least as large as the book's small print.
+    small = []
+    for fig in layout["figures"]:
+        path = HTML / fig["src"].split(site + "/", 1)[1].split("#")[0]
+        sizes = figure_sizes(path)
+        assert sizes is not None, f"{page}: {path.name} records no size (show figures with bnpg.book.glue_figure)"
+        shown = figure_text_px(*sizes, fig["width"])
+        if shown < layout["smallPrint"] - 0.05:
+            small.append(f"{path.name}: {shown:.1f} px (figure {sizes[0]:g} pt wide shown at "
+                         f"{fig['width']:.0f} px, smallest text {sizes[1]:g} pt)")
+    assert not small, (f"{page}: figure text below the small print ({layout['smallPrint']:.1f} px): "
+                       + "; ".join(small))
+
 
 def _screenshot(driver, url: str, path: Path) -> None:
     driver.get(url)
@@ -381,15 +395,16 @@ def test_pdf_is_linked_and_served(site, driver):
 
 
 def test_pdf_has_every_page_and_renders():
-    """The PDF holds one bookmark per page of the book, and its first page renders with the title."""
+    """The PDF holds one bookmark per chapter it prints, and its first page renders with the title
+    (tests/test_pdf.py reads the whole PDF)."""
     if not PDF.is_file():
         _skip_or_fail(f"no PDF at {PDF} (make book prints it with Chromium)")
     import pypdfium2
     from pypdf import PdfReader
 
-    docs = toc_documents(ROOT / "_toc.yml")
+    docs = printed_entries(ROOT / "_toc.yml")
     reader = PdfReader(PDF)
-    assert len(reader.pages) >= 2 * len(docs), f"{len(reader.pages)} pages for {len(docs)} documents"
+    assert len(reader.pages) >= 2 * len(docs), f"{len(reader.pages)} pages for {len(docs)} chapters"
     assert len(reader.outline) == len(docs), [item.title for item in reader.outline]
     assert "checked" in reader.pages[0].extract_text()
     bitmap = pypdfium2.PdfDocument(str(PDF))[0].render(scale=1).to_numpy()
