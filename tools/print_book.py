@@ -81,8 +81,9 @@ BODY_PX = (PAGE_MM[1] - MARGINS_MM[0] - MARGINS_MM[2]) / 25.4 * 96
 #: printed again, at most MAX_REFLOWS times.
 REFLOW_FILL = 0.75
 MAX_REFLOWS = 8
-#: A figure is shrunk to fit the page before it only down to this fraction of its height.
-MIN_SHRINK = 0.85
+#: A figure is shrunk to fit the page before it only down to this fraction of its height (the book's
+#: figures are drawn with 11-13 pt text, so in print their smallest text stays above 7.5 pt).
+MIN_SHRINK = 0.7
 
 _WAIT = r"""
 const done = arguments[arguments.length - 1];
@@ -182,7 +183,7 @@ const enter = (e) => {
   while (e && e.tagName === "SECTION" && e.firstElementChild) { e = e.firstElementChild; }
   return e;
 };
-const FLOW = "p, ul, ol, dl, blockquote, div.math, h2, h3, h4, h5, h6";
+const FLOW = "p, ul, ol, dl, blockquote, div.math, div.cell, div.pst-scrollable-table-container, table, h2, h3, h4, h5, h6";
 const chosen = [];
 let used = 0;
 for (let b = enter(after(unit)); b && b.matches(FLOW); b = enter(after(b))) {
