@@ -180,19 +180,25 @@ def column_format(values, digits: int):
     a fixed number of decimals, enough to give the smallest non-zero magnitude ``digits``
     significant digits, unless the column spans more than four orders of magnitude or holds
     magnitudes from 10^6 up or below 10^-3, where all its numbers are printed in scientific notation
-    with ``digits`` significant digits (in HTML as a power of ten). Non-finite numbers print as
+    with ``digits`` significant digits (in HTML as a power of ten). Magnitudes below 10^-12 of the
+    column's largest do not enter that choice (rounding noise must not change a column's format),
+    and a number that rounds to zero prints without a sign. Non-finite numbers print as
     ``inf``, ``-inf`` and ``nan``; other values as text.
 
     >>> [column_format([6711, 25590.0], 4)(v)[0] for v in (6711, 25590.0)]
     ['6,711', '25,590']
     >>> [column_format([0.1236, 2.0], 3)(v)[0] for v in (0.1236, 2.0)]
     ['0.124', '2.000']
+    >>> column_format([-1e-17, 0.25], 2)(-1e-17)[0]
+    '0.00'
     >>> column_format([3e-7, 0.5], 3)(3e-7)
     ('3.00e-07', '3.00&#8202;&times;&#8202;10<sup>&minus;7</sup>')
     """
     finite = [abs(float(v)) for v in values if _is_number(v) and math.isfinite(float(v))]
     whole = all(float(v).is_integer() for v in values if _is_number(v) and math.isfinite(float(v)))
-    nonzero = [v for v in finite if v > 0]
+    # magnitudes below 1e-12 of the column's largest are rounding noise (an exact zero on another
+    # machine), so they do not decide the format, which must not depend on the CPU
+    nonzero = [v for v in finite if v > 1e-12 * max(finite)] if finite else []
     if nonzero and not whole:
         low, high = min(nonzero), max(nonzero)
         scientific = high >= 1e6 or low < 1e-3 or high / low >= 1e4
@@ -221,6 +227,8 @@ def column_format(values, digits: int):
             return text, (f"{mantissa.replace('-', '&minus;')}&#8202;&times;&#8202;10"
                           f"<sup>{sign}{abs(power)}</sup>")
         text = f"{int(round(x)):,}" if whole else f"{x:,.{decimals}f}"
+        if text.startswith("-") and not any(ch in "123456789" for ch in text):
+            text = text[1:]  # a value that rounds to zero prints without a sign
         return text, text.replace("-", "&minus;")
 
     return fmt
