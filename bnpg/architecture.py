@@ -4,8 +4,8 @@ The data of the paper flows one way, game -> policy -> exact quantities -> theor
 sampling -> the paper's statements -> games and experiments -> command line, and the subpackages
 are those layers (:data:`LAYERS`, lowest first). A module may import from its own layer and from
 the layers below it, never from one above; the modules beside the layers (:data:`BESIDE`: plotting,
-the book's glue and this module) may import any layer and are imported by none. The package's
-``__init__`` is its front door and imports from every layer; it is not part of any layer.
+the layer diagram, the book's glue and this module) may import any layer and are imported by none.
+The package's ``__init__`` is its front door and imports from every layer; it is not part of any layer.
 
 Everything here reads the source text with :mod:`ast` and runs none of it, so the test of the
 layering (``tests/test_layout.py``) and the diagram of the book's API pages
@@ -71,7 +71,7 @@ LAYERS: tuple[Layer, ...] = (
 )
 
 #: Modules beside the layers: they may import any layer and no layer imports them.
-BESIDE: tuple[str, ...] = ("bnpg.plotting", "bnpg.book", "bnpg.architecture")
+BESIDE: tuple[str, ...] = ("bnpg.plotting", "bnpg.layer_diagram", "bnpg.book", "bnpg.architecture")
 
 
 def module_name(path: Path, root: Path = PACKAGE_ROOT) -> str:

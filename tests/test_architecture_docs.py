@@ -17,7 +17,7 @@ import pytest
 
 from bnpg import architecture
 from bnpg._moved import MOVED
-from bnpg.plotting import layers_text
+from bnpg.layer_diagram import layers_text
 
 ROOT = Path(__file__).resolve().parents[1]
 API = ROOT / "book" / "api"
@@ -113,8 +113,8 @@ def _readme_block() -> str:
 
 def test_readme_diagram_is_the_layers_of_the_code():
     assert _readme_block() == layers_text(ROOT), (
-        "README.md's layers block differs from bnpg.plotting.layers_text(); replace it with the "
-        "output of: python -c 'from bnpg.plotting import layers_text; print(layers_text())'"
+        "README.md's layers block differs from bnpg.layer_diagram.layers_text(); replace it with the "
+        "output of: python -c 'from bnpg.layer_diagram import layers_text; print(layers_text())'"
     )
 
 

@@ -20,11 +20,10 @@ from oracles import policy_joint  # noqa: E402
 import bnpg  # noqa: E402
 from bnpg import architecture  # noqa: E402
 from bnpg.book import smallest_text  # noqa: E402
+from bnpg.layer_diagram import draw_layers, layers_text  # noqa: E402
 from bnpg.plotting import (  # noqa: E402
     dag_layers,
     draw_dag,
-    draw_layers,
-    layers_text,
     plot_curves,
     plot_joint_policy,
 )

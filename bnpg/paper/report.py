@@ -321,7 +321,7 @@ def render(report: Report, fmt: str, *, source=None, figures_dir: str = "figures
     ...             measured=3.0, bound_printed=10.0, bound_corrected=10.0, holds_as_printed=True,
     ...             holds_corrected=True)
     >>> page = render(Report(verdicts=(v,)), "md", source="games/mine.npz", figures_dir="r_files")
-    >>> page.splitlines()[0], "| **Lemma 4**: L_λ is β_λ-smooth | holds |" in page
+    >>> page.splitlines()[0], "| **Lemma 4**: L_λ is β_λ-smooth | \u2714 holds |" in page
     ("# The paper's statements checked on mine.npz", True)
     >>> "](r_files/figure-1.png)" in page, "base64" in page
     (True, False)
