@@ -75,7 +75,7 @@ def _errata(s) -> str:
 
 def _evidence(s) -> str:
     doc, section = evidence()[s.key]
-    chapter = f"{{doc}}`chapter {int(doc.split('/')[-1][:2])} </{doc}>`"
+    chapter = f"{{doc}}`Chapter {int(doc.split('/')[-1][:2])} </{doc}>`"
     if section is None:
         return chapter
     if section.startswith("paper-eq-"):
@@ -164,7 +164,7 @@ class VerdictIndex(_MystDirective):
                  "|---|---|---|---|---|"]
         for s in st.CATALOGUE:
             name = f"{{ref}}`{s.name} <verdict-{s.key}>`"
-            lines.append(f"| {name}: {s.title} | {s.verdict} | {_errata(s)} | {_evidence(s)} "
+            lines.append(f"| {name}: {s.title} | *{s.verdict}* | {_errata(s)} | {_evidence(s)} "
                          f"| {found.get(s.key, '')} |")
         lines += ["", f"The last column is what {{py:func}}`bnpg.paper.check` returns, while this page "
                   f"is built, on `{EXAMPLE}`.", ""]
@@ -175,7 +175,7 @@ class VerdictIndex(_MystDirective):
                 label = "Sharpened" if s.verdict == "sharpened" else "Corrected"
                 lines += [f"{label}:", "", "$$", s.corrected, "$$", ""]
             lines += [f"Evidence: {_evidence(s)}; errata: {_errata(s)}; code: {_function(s)}.", ""]
-        return [self._parse(lines, nodes.container(classes=["verdict-index", "full-width"]))]
+        return [self._parse(lines, nodes.container(classes=["verdict-index"]))]
 
 
 class VerdictSummary(_MystDirective):
