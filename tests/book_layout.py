@@ -4,7 +4,8 @@
 returns what the browser test asserts about presentation:
 
 * ``wideMath``: rendered formulas wider than the text column (or, inline, running past its right
-  edge), with their TeX source and both widths in CSS pixels;
+  edge), with their TeX source and both widths in CSS pixels; inside a block the book widens
+  beyond the column (class ``bnpg-wide``), that block's width is the bound;
 * ``wideTables``: tables whose content is wider than the space shown (a column cut off or hidden
   behind a scroll bar);
 * ``badRefs``: cross-references with empty text, and references to a numbered statement (Lemma,
@@ -88,8 +89,11 @@ for (const c of article.querySelectorAll("mjx-container")) {
   const math = c.querySelector("mjx-math") || c;
   const box = math.getBoundingClientRect();
   const display = c.getAttribute("display") === "true";
-  const tooWide = box.width > column.width + SLACK;
-  const pastEdge = box.right > column.right + SLACK;
+  // a block the book widens beyond the column (class bnpg-wide) is the bound of what it holds
+  const wide = c.closest(".bnpg-wide");
+  const bound = wide ? wide.getBoundingClientRect() : column;
+  const tooWide = box.width > bound.width + SLACK;
+  const pastEdge = box.right > bound.right + SLACK;
   if (tooWide || pastEdge) {
     wideMath.push({tex: texOf(c).slice(0, 160), display: display,
                    width: Math.round(box.width), column: Math.round(column.width),

@@ -175,7 +175,7 @@ class VerdictIndex(_MystDirective):
                 label = "Sharpened" if s.verdict == "sharpened" else "Corrected"
                 lines += [f"{label}:", "", "$$", s.corrected, "$$", ""]
             lines += [f"Evidence: {_evidence(s)}; errata: {_errata(s)}; code: {_function(s)}.", ""]
-        return [self._parse(lines, nodes.container(classes=["verdict-index"]))]
+        return [self._parse(lines, nodes.container(classes=["verdict-index", "bnpg-wide"]))]
 
 
 class VerdictSummary(_MystDirective):
