@@ -86,10 +86,10 @@ def smallest_text(fig) -> float:
 
 
 def _drawn(text) -> bool:
-    axes = text.axes
-    if axes is None or not axes.get_visible():
-        return text.get_figure() is not None and (axes is None or axes.get_visible())
-    return True
+    """Whether a text is drawn: in a visible axes, or on the figure itself."""
+    if text.axes is not None:
+        return text.axes.get_visible()
+    return text.get_figure() is not None
 
 
 def figure_description(fig) -> str:
